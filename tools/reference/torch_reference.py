@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Reference computations with Debian's torch/torchvision, for parity tests and benchmarks.
+
+Run with /usr/bin/python3 (Debian's python3-torch and python3-torchvision load only there).
+Cases travel as one little-endian binary file so a single process (one torch import) serves many:
+
+  case   := int32 kind | int32 n | float64 iou_threshold | int32 repeats
+            | float32[n*4] boxes | float32[n] scores | int32[n] classes
+  kind   := 0 nms (torchvision.ops.nms) | 1 per-class nms (_batched_nms_vanilla)
+  result := int32 k | int32[k] kept | float64 median_seconds
+
+Per-class results are re-sorted by (score desc, index asc): torchvision's final sort in
+batched NMS is not stable, so its order among equal scores is arbitrary; the kept set is not.
+
+  loss   := bench-loss: int32 r | int32 k1 | int32 repeats | float32[r*k1] logits
+            | float32[r*4*k1] deltas | int32[r] labels | float32[r*4] targets
+  result := float32[r] loss | float64 median_seconds
+"""
+import struct
+import sys
+import time
+
+import torch
+import torchvision
+from torchvision.ops import boxes as box_ops
+
+
+def median_time(fn, repeats):
+    times = []
+    result = None
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return result, times[len(times) // 2]
+
+
+def stable_by_score(keep, scores):
+    keep = torch.sort(keep).values
+    order = torch.sort(scores[keep], descending=True, stable=True).indices
+    return keep[order]
+
+
+def run_nms(data, out):
+    offset = 0
+    while offset < len(data):
+        kind, n, threshold, repeats = struct.unpack_from("<iidi", data, offset)
+        offset += 20
+        boxes = torch.frombuffer(bytearray(data[offset:offset + 16 * n]), dtype=torch.float32).reshape(n, 4)
+        offset += 16 * n
+        scores = torch.frombuffer(bytearray(data[offset:offset + 4 * n]), dtype=torch.float32)
+        offset += 4 * n
+        classes = torch.frombuffer(bytearray(data[offset:offset + 4 * n]), dtype=torch.int32).long()
+        offset += 4 * n
+        if kind == 0:
+            keep, seconds = median_time(lambda: torchvision.ops.nms(boxes, scores, threshold), repeats)
+        else:
+            keep, seconds = median_time(
+                lambda: box_ops._batched_nms_vanilla(boxes, scores, classes, threshold), repeats)
+            keep = stable_by_score(keep, scores)
+        keep = keep.to(torch.int32)
+        out.write(struct.pack("<i", keep.numel()))
+        out.write(keep.numpy().tobytes())
+        out.write(struct.pack("<d", seconds))
+
+
+def run_loss(data, out):
+    r, k1, repeats = struct.unpack_from("<iii", data, 0)
+    offset = 12
+
+    def take(count, dtype, size=4):
+        nonlocal offset
+        t = torch.frombuffer(bytearray(data[offset:offset + size * count]), dtype=dtype)
+        offset += size * count
+        return t
+
+    logits = take(r * k1, torch.float32).reshape(r, k1)
+    deltas = take(r * 4 * k1, torch.float32).reshape(r, k1, 4)
+    labels = take(r, torch.int32).long()
+    targets = take(r * 4, torch.float32).reshape(r, 4)
+
+    def loss():
+        with torch.inference_mode():
+            cls = torch.nn.functional.cross_entropy(logits, labels.clamp(min=0), reduction="none")
+            picked = deltas[torch.arange(r), labels.clamp(min=0)]
+            box = torch.nn.functional.smooth_l1_loss(picked, targets, beta=1.0, reduction="none").sum(1)
+            total = cls + (labels >= 1).float() * box
+            return torch.where(labels >= 0, total, torch.zeros_like(total))
+
+    values, seconds = median_time(loss, repeats)
+    out.write(values.numpy().astype("<f4").tobytes())
+    out.write(struct.pack("<d", seconds))
+
+
+def main():
+    command, path_in, path_out = sys.argv[1:4]
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    torch.set_num_threads(threads)
+    with open(path_in, "rb") as f:
+        data = f.read()
+    with open(path_out, "wb") as out:
+        if command == "nms":
+            run_nms(data, out)
+        elif command == "loss":
+            run_loss(data, out)
+        else:
+            raise SystemExit(f"unknown command {command!r}; expected nms or loss")
+    print(f"torch {torch.__version__} torchvision {torchvision.__version__} threads {torch.get_num_threads()}",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
