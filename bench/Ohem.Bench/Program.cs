@@ -1,0 +1,8 @@
+using System.CommandLine;
+using Ohem.Bench;
+
+// Benchmarks print our figure beside the reference's, measured in the same run: a ratio holds on a
+// noisy machine, an absolute time does not.
+var root = new RootCommand("OhemService benchmarks.");
+root.Subcommands.Add(SelectionBenchmark.Command());
+return root.Parse(args).Invoke();
