@@ -28,13 +28,13 @@ internal sealed class KeptBoxIndex : IDisposable
 
     // Slots, grouped by cell; padded by one vector so a cell's last load stays in the array.
     private readonly float[] _x1, _y1, _x2, _y2, _area;
-    private readonly int[] _cellOfPosition;
+    private readonly int[] _cellOfPosition, _levelOfPosition; // relative to the pass's start
     private int[] _cellStart = [], _cellFill = [];
 
     // Per level of the current pass.
     private int _minLevel, _levels;
     private float _originX, _originY;
-    private float[] _cellW = [], _cellH = [], _maxW = [], _maxH = [];
+    private float[] _cellW = [], _cellH = [], _perCellX = [], _perCellY = [], _maxW = [], _maxH = [];
     private int[] _cellsX = [], _cellsY = [], _cellOffset = [], _levelCount = [];
 
     public KeptBoxIndex(int capacity, float threshold)
@@ -44,10 +44,19 @@ internal sealed class KeptBoxIndex : IDisposable
         var slots = capacity + Vector<float>.Count;
         _x1 = RentF(slots); _y1 = RentF(slots); _x2 = RentF(slots); _y2 = RentF(slots); _area = RentF(slots);
         _cellOfPosition = ArrayPool<int>.Shared.Rent(Math.Max(capacity, 1));
+        _levelOfPosition = ArrayPool<int>.Shared.Rent(Math.Max(capacity, 1));
+        _laneIndex = CreateLaneIndex();
     }
 
     /// <summary>Level of a box with positive area: floor(log2(max(w, h))).</summary>
-    public static int Level(float w, float h) => MathF.ILogB(MathF.Max(w, h));
+    public static int Level(float w, float h) => FloorLog2(MathF.Max(w, h));
+
+    /// <summary>floor(log2(x)) for x &gt; 0: the exponent bits of a normal float, ILogB otherwise.</summary>
+    private static int FloorLog2(float x)
+    {
+        var exponent = (int)((BitConverter.SingleToUInt32Bits(x) >> 23) & 0xFF);
+        return exponent is > 0 and < 0xFF ? exponent - 127 : MathF.ILogB(x);
+    }
 
     /// <summary>
     /// Prepares an empty kept set for the boxes at positions [start, end) (visiting order);
@@ -63,6 +72,7 @@ internal sealed class KeptBoxIndex : IDisposable
             if (area[p] > 0f)
             {
                 var level = Level(x2[p] - x1[p], y2[p] - y1[p]);
+                _levelOfPosition[p - start] = level;
                 minLevel = Math.Min(minLevel, level); maxLevel = Math.Max(maxLevel, level);
                 minX = MathF.Min(minX, x1[p]); minY = MathF.Min(minY, y1[p]);
                 maxX = MathF.Max(maxX, x1[p]); maxY = MathF.Max(maxY, y1[p]);
@@ -78,7 +88,7 @@ internal sealed class KeptBoxIndex : IDisposable
         {
             if (area[p] > 0f)
             {
-                _levelCount[Level(x2[p] - x1[p], y2[p] - y1[p]) - minLevel]++;
+                _levelCount[_levelOfPosition[p - start] -= minLevel]++;
             }
         }
 
@@ -92,6 +102,8 @@ internal sealed class KeptBoxIndex : IDisposable
             var cell = MathF.Max(_reach * side, side / MaxCellsPerAxis);
             _cellW[l] = MathF.Max(cell, spanX / perAxis);
             _cellH[l] = MathF.Max(cell, spanY / perAxis);
+            _perCellX[l] = 1f / _cellW[l];
+            _perCellY[l] = 1f / _cellH[l];
             _cellsX[l] = Math.Min(perAxis, (int)(spanX / _cellW[l])) + 1;
             _cellsY[l] = Math.Min(perAxis, (int)(spanY / _cellH[l])) + 1;
             _cellOffset[l + 1] = _cellOffset[l] + _cellsX[l] * _cellsY[l];
@@ -112,7 +124,7 @@ internal sealed class KeptBoxIndex : IDisposable
         {
             if (area[p] > 0f)
             {
-                var l = Level(x2[p] - x1[p], y2[p] - y1[p]) - minLevel;
+                var l = _levelOfPosition[p - start];
                 var c = _cellOffset[l] + CellY(l, y1[p]) * _cellsX[l] + CellX(l, x1[p]);
                 _cellOfPosition[p - start] = c;
                 _cellStart[c + 1]++;
@@ -132,7 +144,7 @@ internal sealed class KeptBoxIndex : IDisposable
         var c = _cellOfPosition[position];
         var slot = _cellStart[c] + _cellFill[c]++;
         _x1[slot] = x1; _y1[slot] = y1; _x2[slot] = x2; _y2[slot] = y2; _area[slot] = area;
-        var l = Level(x2 - x1, y2 - y1) - _minLevel;
+        var l = _levelOfPosition[position];
         _maxW[l] = MathF.Max(_maxW[l], x2 - x1);
         _maxH[l] = MathF.Max(_maxH[l], y2 - y1);
     }
@@ -142,6 +154,7 @@ internal sealed class KeptBoxIndex : IDisposable
     {
         float w0 = x2 - x1, h0 = y2 - y1;
         var (first, last) = LevelRange(MathF.Max(w0, h0));
+        var query = new Query(x1, y1, x2, y2, area, _threshold);
         for (var l = first; l <= last; l++)
         {
             if (_maxW[l] == 0f)
@@ -162,7 +175,7 @@ internal sealed class KeptBoxIndex : IDisposable
                 for (var cx = cx0; cx <= cx1; cx++)
                 {
                     var c = row + cx;
-                    if (_cellFill[c] > 0 && CellSuppresses(_cellStart[c], _cellFill[c], x1, y1, x2, y2, area))
+                    if (_cellFill[c] > 0 && CellSuppresses(_cellStart[c], _cellFill[c], in query))
                     {
                         return true;
                     }
@@ -173,23 +186,26 @@ internal sealed class KeptBoxIndex : IDisposable
         return false;
     }
 
-    // torchvision's expression on each kept box of one cell: inter / (area_kept + area - inter) > t.
-    private bool CellSuppresses(int start, int count, float x1, float y1, float x2, float y2, float area)
+    /// <summary>One candidate, as scalars and as broadcast vectors (built once per query).</summary>
+    private readonly struct Query(float x1, float y1, float x2, float y2, float area, float threshold)
     {
-        var lanes = Vector<float>.Count;
+        public readonly float X1 = x1, Y1 = y1, X2 = x2, Y2 = y2, Area = area, Threshold = threshold;
+        public readonly Vector<float> VX1 = new(x1), VY1 = new(y1), VX2 = new(x2), VY2 = new(y2), VArea = new(area), VThreshold = new(threshold);
+    }
+
+    // torchvision's expression on each kept box of one cell: inter / (area_kept + area - inter) > t.
+    private bool CellSuppresses(int start, int count, in Query q)
+    {
         if (Vector.IsHardwareAccelerated)
         {
-            var vx1 = new Vector<float>(x1); var vy1 = new Vector<float>(y1);
-            var vx2 = new Vector<float>(x2); var vy2 = new Vector<float>(y2);
-            var varea = new Vector<float>(area); var vt = new Vector<float>(_threshold);
-            for (var j = 0; j < count; j += lanes)
+            for (var j = 0; j < count; j += Vector<float>.Count)
             {
-                var w = Vector.Max(Vector<float>.Zero, Vector.Min(vx2, new Vector<float>(_x2, start + j)) - Vector.Max(vx1, new Vector<float>(_x1, start + j)));
-                var h = Vector.Max(Vector<float>.Zero, Vector.Min(vy2, new Vector<float>(_y2, start + j)) - Vector.Max(vy1, new Vector<float>(_y1, start + j)));
+                var w = Vector.Max(Vector<float>.Zero, Vector.Min(q.VX2, new Vector<float>(_x2, start + j)) - Vector.Max(q.VX1, new Vector<float>(_x1, start + j)));
+                var h = Vector.Max(Vector<float>.Zero, Vector.Min(q.VY2, new Vector<float>(_y2, start + j)) - Vector.Max(q.VY1, new Vector<float>(_y1, start + j)));
                 var inter = w * h;
-                var over = Vector.GreaterThan(inter / (new Vector<float>(_area, start + j) + varea - inter), vt);
+                var over = Vector.GreaterThan(inter / (new Vector<float>(_area, start + j) + q.VArea - inter), q.VThreshold);
                 // Lanes past the cell's kept boxes hold other slots: mask them out.
-                var live = Vector.LessThan(LaneIndex, new Vector<int>(count - j));
+                var live = Vector.LessThan(_laneIndex, new Vector<int>(count - j));
                 if (!Vector.EqualsAll(over & live, Vector<int>.Zero))
                 {
                     return true;
@@ -201,10 +217,10 @@ internal sealed class KeptBoxIndex : IDisposable
 
         for (var k = start; k < start + count; k++)
         {
-            var w = MathF.Max(0f, MathF.Min(x2, _x2[k]) - MathF.Max(x1, _x1[k]));
-            var h = MathF.Max(0f, MathF.Min(y2, _y2[k]) - MathF.Max(y1, _y1[k]));
+            var w = MathF.Max(0f, MathF.Min(q.X2, _x2[k]) - MathF.Max(q.X1, _x1[k]));
+            var h = MathF.Max(0f, MathF.Min(q.Y2, _y2[k]) - MathF.Max(q.Y1, _y1[k]));
             var inter = w * h;
-            if (inter / (_area[k] + area - inter) > _threshold)
+            if (inter / (_area[k] + q.Area - inter) > q.Threshold)
             {
                 return true;
             }
@@ -213,7 +229,7 @@ internal sealed class KeptBoxIndex : IDisposable
         return false;
     }
 
-    private static readonly Vector<int> LaneIndex = CreateLaneIndex();
+    private readonly Vector<int> _laneIndex;
 
     private static Vector<int> CreateLaneIndex()
     {
@@ -235,14 +251,15 @@ internal sealed class KeptBoxIndex : IDisposable
         }
 
         var t = _threshold * (1 - Slack);
-        var first = MathF.ILogB(t * side) - _minLevel;
-        var last = MathF.ILogB(side / t) - _minLevel;
+        var first = FloorLog2(t * side) - _minLevel;
+        var last = FloorLog2(side / t) - _minLevel;
         return (Math.Max(first, 0), Math.Min(last, _levels - 1));
     }
 
-    private int CellX(int level, float x) => Math.Clamp((int)MathF.Floor((x - _originX) / _cellW[level]), 0, _cellsX[level] - 1);
+    // Monotone in x, and the same function places boxes and bounds queries: no box is missed.
+    private int CellX(int level, float x) => Math.Clamp((int)MathF.Floor((x - _originX) * _perCellX[level]), 0, _cellsX[level] - 1);
 
-    private int CellY(int level, float y) => Math.Clamp((int)MathF.Floor((y - _originY) / _cellH[level]), 0, _cellsY[level] - 1);
+    private int CellY(int level, float y) => Math.Clamp((int)MathF.Floor((y - _originY) * _perCellY[level]), 0, _cellsY[level] - 1);
 
     private void EnsureLevels(int levels)
     {
@@ -251,7 +268,7 @@ internal sealed class KeptBoxIndex : IDisposable
             return;
         }
 
-        _cellW = new float[levels]; _cellH = new float[levels]; _maxW = new float[levels]; _maxH = new float[levels];
+        _cellW = new float[levels]; _cellH = new float[levels]; _perCellX = new float[levels]; _perCellY = new float[levels]; _maxW = new float[levels]; _maxH = new float[levels];
         _cellsX = new int[levels]; _cellsY = new int[levels]; _levelCount = new int[levels];
         _cellOffset = new int[levels + 1];
     }
@@ -266,5 +283,6 @@ internal sealed class KeptBoxIndex : IDisposable
         }
 
         ArrayPool<int>.Shared.Return(_cellOfPosition);
+        ArrayPool<int>.Shared.Return(_levelOfPosition);
     }
 }
