@@ -8,6 +8,12 @@ namespace Ohem.Core;
 /// </summary>
 public static class Boxes
 {
+    /// <summary>
+    /// Checks boxes in the contract (4 finite floats each, x2 &gt;= x1, y2 &gt;= y1) and returns
+    /// their count; throws <see cref="ArgumentException"/> naming <paramref name="name"/> and the first bad box.
+    /// </summary>
+    public static int Validate(ReadOnlySpan<float> boxesXyxy, string name) => Guard.Boxes(boxesXyxy, name);
+
     /// <summary>Area of one box, (x2 - x1)(y2 - y1).</summary>
     public static float Area(float x1, float y1, float x2, float y2) => (x2 - x1) * (y2 - y1);
 

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Ohem.Core.Tests.Support;
+using Ohem.Testing;
 
 namespace Ohem.Core.Tests;
 

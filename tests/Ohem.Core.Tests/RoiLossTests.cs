@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Ohem.Core.Tests.Support;
+using Ohem.Testing;
 using Ohem.Reference;
 
 namespace Ohem.Core.Tests;

@@ -1,4 +1,5 @@
 using Ohem.Core.Tests.Support;
+using Ohem.Testing;
 using Ohem.Reference;
 
 namespace Ohem.Core.Tests;

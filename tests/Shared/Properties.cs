@@ -1,6 +1,6 @@
 using FsCheck;
 
-namespace Ohem.Core.Tests.Support;
+namespace Ohem.Testing;
 
 /// <summary>Runs an FsCheck property from an xunit [Fact] (FsCheck.Xunit is not in the registry).</summary>
 internal static class Properties

@@ -1,6 +1,6 @@
 using Ohem.Reference;
 
-namespace Ohem.Core.Tests.Support;
+namespace Ohem.Testing;
 
 /// <summary>
 /// A fact that needs Debian's torchvision. Where it cannot run the test is skipped with the reason,
