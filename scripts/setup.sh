@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 # Debian packages:
 #  python3-torchvision  torch/torchvision reference for parity tests and benchmarks (/usr/bin/python3)
 #  libopenblas0-openmp  fast BLAS for that reference (the default reference BLAS is 4-5x slower)
-DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp)
+#  python3-onnx         the official ONNX checker, run over our exporter's models in the tests
+DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx)
+# npm fetches ONNX Runtime's native library (npm onnxruntime-node); Debian's npm brings node.
+command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -28,4 +31,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+bash scripts/fetch-onnxruntime.sh
 dotnet build OhemService.sln -c Release --nologo -v quiet
