@@ -1,0 +1,168 @@
+using Ohem.Onnx.Export.OnnxProto;
+using Ohem.Onnx.Native;
+
+namespace Ohem.Onnx.Scoring;
+
+/// <summary>
+/// A registered scoring model: the ONNX bytes (graph kept, weights replaced per version) checked
+/// against the contract of ARCHITECTURE.md. Inputs `features` float32 [N, C, H, W] and `rois`
+/// float32 [R, 5]; outputs `cls_score` [R, K+1] and `bbox_pred` [R, 4(K+1)]. Its float32
+/// initializers are the weights a job publishes, by name and shape.
+/// </summary>
+public sealed class ScoringModel
+{
+    public const string Features = "features", Rois = "rois", ClassScores = "cls_score", BoxDeltas = "bbox_pred";
+
+    private ScoringModel(byte[] bytes, int numClasses, int? channels, IReadOnlyList<WeightShape> weights)
+    {
+        Bytes = bytes;
+        NumClasses = numClasses;
+        Channels = channels;
+        Weights = weights;
+        WeightsByName = weights.ToDictionary(w => w.Name, StringComparer.Ordinal);
+    }
+
+    public ReadOnlyMemory<byte> Bytes { get; }
+
+    /// <summary>K, the object classes (cls_score has K + 1 columns).</summary>
+    public int NumClasses { get; }
+
+    /// <summary>C of the features, when the model fixes it.</summary>
+    public int? Channels { get; }
+
+    /// <summary>The weights a version must supply: every float32 initializer, in model order.</summary>
+    public IReadOnlyList<WeightShape> Weights { get; }
+
+    internal IReadOnlyDictionary<string, WeightShape> WeightsByName { get; }
+
+    /// <summary>
+    /// Loads and checks a model. Throws <see cref="InvalidModelException"/> saying what is wrong:
+    /// unreadable bytes, a missing or extra input or output, a wrong element type or rank, or a
+    /// class count that disagrees with <paramref name="numClasses"/> (when given).
+    /// </summary>
+    public static ScoringModel Load(byte[] onnx, int? numClasses = null, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(onnx);
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(onnx, options);
+        }
+        catch (OrtException e)
+        {
+            throw new InvalidModelException($"model: ONNX Runtime cannot load it ({e.Message})", e);
+        }
+
+        using (session)
+        {
+            Expect(session.Inputs, "input", [Features, Rois]);
+            Expect(session.Outputs, "output", [ClassScores, BoxDeltas]);
+            var features = Node(session.Inputs, Features, 4, "[N, C, H, W]");
+            var rois = Node(session.Inputs, Rois, 2, "[R, 5]");
+            var cls = Node(session.Outputs, ClassScores, 2, "[R, K+1]");
+            var box = Node(session.Outputs, BoxDeltas, 2, "[R, 4(K+1)]");
+            if (rois.Dimensions[1] >= 0 && rois.Dimensions[1] != 5)
+            {
+                throw new InvalidModelException($"model input \"{Rois}\" has {rois.Dimensions[1]} columns; expected 5 (batch index, x1, y1, x2, y2).");
+            }
+
+            var k = ClassCount(cls, box, numClasses);
+            var weights = ReadWeights(onnx);
+            return new ScoringModel(onnx, k, features.Dimensions[1] > 0 ? (int)features.Dimensions[1] : null, weights);
+        }
+    }
+
+    private static void Expect(IReadOnlyList<NodeMetadata> nodes, string kind, string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (!nodes.Any(n => n.Name == name))
+            {
+                throw new InvalidModelException($"model has no {kind} named \"{name}\"; it has {Describe(nodes)}; the scoring contract needs {kind}s {string.Join(" and ", names)}.");
+            }
+        }
+
+        foreach (var node in nodes)
+        {
+            if (!names.Contains(node.Name))
+            {
+                throw new InvalidModelException($"model has an unexpected {kind} \"{node.Name}\"; the scoring contract has exactly {string.Join(" and ", names)}.");
+            }
+        }
+    }
+
+    private static NodeMetadata Node(IReadOnlyList<NodeMetadata> nodes, string name, int rank, string shape)
+    {
+        var node = nodes.First(n => n.Name == name);
+        if (node.ElementType != OrtElementType.Float || node.Rank != rank)
+        {
+            throw new InvalidModelException($"model's \"{name}\" is {node}; expected float32 of rank {rank} {shape}.");
+        }
+
+        return node;
+    }
+
+    private static int ClassCount(NodeMetadata cls, NodeMetadata box, int? declared)
+    {
+        long? fromCls = cls.Dimensions[1] > 0 ? cls.Dimensions[1] - 1 : null;
+        long? fromBox = box.Dimensions[1] > 0 ? box.Dimensions[1] / 4 - 1 : null;
+        if (box.Dimensions[1] > 0 && box.Dimensions[1] % 4 != 0)
+        {
+            throw new InvalidModelException($"model's \"{BoxDeltas}\" has {box.Dimensions[1]} columns; expected 4(K+1).");
+        }
+
+        foreach (var (source, value) in new[] { ("cls_score", fromCls), ("bbox_pred", fromBox) })
+        {
+            if (value is { } v && declared is { } d && v != d)
+            {
+                throw new InvalidModelException($"model's {source} implies {v} classes; {d} were declared.");
+            }
+        }
+
+        if (fromCls is { } c && fromBox is { } b && c != b)
+        {
+            throw new InvalidModelException($"model's cls_score implies {c} classes but bbox_pred implies {b}.");
+        }
+
+        var k = declared ?? fromCls ?? fromBox
+            ?? throw new InvalidModelException("model leaves the class count symbolic; declare numClasses.");
+        if (k < 1)
+        {
+            throw new InvalidModelException($"model has {k} object classes; expected at least 1.");
+        }
+
+        return (int)k;
+    }
+
+    private static List<WeightShape> ReadWeights(byte[] onnx)
+    {
+        var model = ModelProto.Parser.ParseFrom(onnx);
+        return model.Graph.Initializer
+            .Where(t => t.DataType == (int)TensorProto.Types.DataType.Float)
+            .Select(t => new WeightShape(t.Name, [.. t.Dims]))
+            .ToList();
+    }
+
+    private static string Describe(IReadOnlyList<NodeMetadata> nodes) =>
+        nodes.Count == 0 ? "none" : string.Join(", ", nodes.Select(n => n.ToString()));
+}
+
+/// <summary>A named weight tensor's shape.</summary>
+public sealed record WeightShape(string Name, long[] Shape)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
+
+    public override string ToString() => $"{Name} [{string.Join(", ", Shape)}]";
+}
+
+/// <summary>A model that does not meet the scoring contract (or cannot be read).</summary>
+public sealed class InvalidModelException : Exception
+{
+    public InvalidModelException(string message) : base(message)
+    {
+    }
+
+    public InvalidModelException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}
