@@ -5,4 +5,5 @@ using Ohem.Bench;
 // noisy machine, an absolute time does not.
 var root = new RootCommand("OhemService benchmarks.");
 root.Subcommands.Add(SelectionBenchmark.Command());
+root.Subcommands.Add(ScoringBenchmark.Command());
 return root.Parse(args).Invoke();

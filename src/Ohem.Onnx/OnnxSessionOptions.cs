@@ -19,6 +19,13 @@ public sealed class OnnxSessionOptions
     /// <summary>When "cuda" is listed but cannot be appended: fail (true) or run on CPU (false).</summary>
     public bool CudaRequired { get; set; }
 
+    /// <summary>
+    /// On the CPU, run the model's MaxRoiPool on the host (vectorised across channels, same
+    /// results bit for bit) and the rest of the head in ONNX Runtime, whose own CPU RoI pooling
+    /// kernel is scalar and costs as much as the head. Ignored on CUDA, where the whole graph runs.
+    /// </summary>
+    public bool PoolRoisOnHost { get; set; } = true;
+
     /// <summary>The native library to load; null: ORT_LIBRARY_PATH, then beside the binaries.</summary>
     public string? LibraryPath { get; set; }
 

@@ -107,13 +107,69 @@ internal static class TorchReference
         }
     }
 
-    private static void Write(BinaryWriter w, float[] values)
+    /// <summary>
+    /// The Fast R-CNN head in PyTorch eager on the same inputs: per-RoI loss from its outputs, the
+    /// median seconds for all RoIs and for a single RoI (the fixed per-call cost).
+    /// </summary>
+    public static (float[] Loss, double MedianSeconds, double OneRoiSeconds) Head(
+        (int N, int C, int H, int W) shape, int pooledH, int pooledW, float scale, int[] hidden, int classes,
+        IReadOnlyList<float[]> weightsInOrder, float[] features, float[] rois, int[] labels, float[] targets, int repeats, int threads)
     {
-        foreach (var v in values)
+        var input = Path.GetTempFileName();
+        var output = Path.GetTempFileName();
+        try
         {
-            w.Write(v);
+            using (var w = new BinaryWriter(File.Create(input)))
+            {
+                foreach (var v in new[] { shape.N, shape.C, shape.H, shape.W, pooledH, pooledW })
+                {
+                    w.Write(v);
+                }
+
+                w.Write(scale);
+                w.Write(hidden.Length);
+                foreach (var v in hidden)
+                {
+                    w.Write(v);
+                }
+
+                w.Write(classes);
+                w.Write(labels.Length);
+                w.Write(repeats);
+                foreach (var weight in weightsInOrder)
+                {
+                    Write(w, weight);
+                }
+
+                Write(w, features);
+                Write(w, rois);
+                foreach (var l in labels)
+                {
+                    w.Write(l);
+                }
+
+                Write(w, targets);
+            }
+
+            Run("head", input, output, threads);
+            using var r = new BinaryReader(File.OpenRead(output));
+            var loss = new float[labels.Length];
+            for (var i = 0; i < loss.Length; i++)
+            {
+                loss[i] = r.ReadSingle();
+            }
+
+            return (loss, r.ReadDouble(), r.ReadDouble());
+        }
+        finally
+        {
+            File.Delete(input);
+            File.Delete(output);
         }
     }
+
+    private static void Write(BinaryWriter w, float[] values) =>
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
 
     private static string Script => Path.Combine(AppContext.BaseDirectory, "reference", "torch_reference.py");
 

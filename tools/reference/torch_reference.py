@@ -15,6 +15,14 @@ batched NMS is not stable, so its order among equal scores is arbitrary; the kep
   loss   := bench-loss: int32 r | int32 k1 | int32 repeats | float32[r*k1] logits
             | float32[r*4*k1] deltas | int32[r] labels | float32[r*4] targets
   result := float32[r] loss | float64 median_seconds
+
+  head   := int32 n c h w | int32 pooled_h pooled_w | float32 scale | int32 hidden_count
+            | int32[hidden_count] hidden | int32 classes | int32 r | int32 repeats
+            | weights in the exporter's order (fc6.weight, fc6.bias, ..., bbox_pred.bias)
+            | float32[n*c*h*w] features | float32[r*5] rois | int32[r] labels | float32[r*4] targets
+  result := float32[r] loss | float64 median_seconds | float64 one_roi_median_seconds
+  The Fast R-CNN head in PyTorch eager (torchvision.ops.roi_pool -> flatten -> Linear/ReLU ->
+  cls_score, bbox_pred) under inference_mode: the reference the ONNX Runtime scorer is timed against.
 """
 import struct
 import sys
@@ -93,6 +101,57 @@ def run_loss(data, out):
     out.write(struct.pack("<d", seconds))
 
 
+def run_head(data, out):
+    offset = 0
+
+    def ints(count):
+        nonlocal offset
+        values = struct.unpack_from(f"<{count}i", data, offset)
+        offset += 4 * count
+        return values
+
+    def floats(count, shape):
+        nonlocal offset
+        t = torch.frombuffer(bytearray(data[offset:offset + 4 * count]), dtype=torch.float32).reshape(shape)
+        offset += 4 * count
+        return t
+
+    n, c, h, w, ph, pw = ints(6)
+    (scale,) = struct.unpack_from("<f", data, offset)
+    offset += 4
+    (hidden_count,) = ints(1)
+    hidden = ints(hidden_count)
+    classes, r, repeats = ints(3)
+    layers = []
+    fan_in = c * ph * pw
+    for size in hidden:
+        layers.append((floats(size * fan_in, (size, fan_in)), floats(size, (size,))))
+        fan_in = size
+    cls_w, cls_b = floats((classes + 1) * fan_in, (classes + 1, fan_in)), floats(classes + 1, (classes + 1,))
+    box_w, box_b = floats(4 * (classes + 1) * fan_in, (4 * (classes + 1), fan_in)), floats(4 * (classes + 1), (4 * (classes + 1),))
+    features = floats(n * c * h * w, (n, c, h, w))
+    rois = floats(r * 5, (r, 5))
+    labels = torch.frombuffer(bytearray(data[offset:offset + 4 * r]), dtype=torch.int32).long()
+    offset += 4 * r
+    targets = floats(r * 4, (r, 4))
+
+    def head(boxes):
+        with torch.inference_mode():
+            x = torchvision.ops.roi_pool(features, boxes, (ph, pw), scale).flatten(1)
+            for weight, bias in layers:
+                x = torch.relu(torch.nn.functional.linear(x, weight, bias))
+            return (torch.nn.functional.linear(x, cls_w, cls_b), torch.nn.functional.linear(x, box_w, box_b))
+
+    (cls, box), seconds = median_time(lambda: head(rois), repeats)
+    _, one_roi = median_time(lambda: head(rois[:1]), max(repeats, 20))
+    picked = box.reshape(r, classes + 1, 4)[torch.arange(r), labels.clamp(min=0)]
+    loss = torch.nn.functional.cross_entropy(cls, labels.clamp(min=0), reduction="none")
+    loss = loss + (labels >= 1).float() * torch.nn.functional.smooth_l1_loss(picked, targets, beta=1.0, reduction="none").sum(1)
+    loss = torch.where(labels >= 0, loss, torch.zeros_like(loss))
+    out.write(loss.numpy().astype("<f4").tobytes())
+    out.write(struct.pack("<dd", seconds, one_roi))
+
+
 def main():
     command, path_in, path_out = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
@@ -104,8 +163,10 @@ def main():
             run_nms(data, out)
         elif command == "loss":
             run_loss(data, out)
+        elif command == "head":
+            run_head(data, out)
         else:
-            raise SystemExit(f"unknown command {command!r}; expected nms or loss")
+            raise SystemExit(f"unknown command {command!r}; expected nms, loss or head")
     print(f"torch {torch.__version__} torchvision {torchvision.__version__} threads {torch.get_num_threads()}",
           file=sys.stderr)
 

@@ -47,14 +47,42 @@ public sealed class RoiScorer(WeightsVersionStore store)
             }
 
             using var lease = store.Acquire(version);
-            using var features = new PinnedTensor(MemoryMarshal.AsMemory(batch.Features), [n, c, h, w]) /* ORT never writes inputs */;
-            using var roiTensor = new PinnedTensor(rois.AsMemory(0, total * 5), [total, 5]);
+            if (total == 0)
+            {
+                return new ScoringResult(lease.Version, [.. batch.Images.Select(_ => Array.Empty<float>())], default);
+            }
+
             using var clsTensor = new PinnedTensor(cls.AsMemory(0, total * width), [total, width]);
             using var boxTensor = new PinnedTensor(box.AsMemory(0, total * 4 * width), [total, 4 * width]);
-            var prepared = Stopwatch.GetTimestamp();
-            lease.Session.Run(
-                [new(ScoringModel.Features, features), new(ScoringModel.Rois, roiTensor)],
-                [new(ScoringModel.ClassScores, clsTensor), new(ScoringModel.BoxDeltas, boxTensor)]);
+            KeyValuePair<string, PinnedTensor>[] outputs = [new(ScoringModel.ClassScores, clsTensor), new(ScoringModel.BoxDeltas, boxTensor)];
+            long prepared, pooledAt;
+            if (lease.Held.HostPooling is { } split)
+            {
+                // The session is the head after RoI pooling: pool here, bind the pooled tensor.
+                var size = total * split.Channels * split.PooledHeight * split.PooledWidth;
+                var pooled = pool.Rent(size);
+                try
+                {
+                    prepared = Stopwatch.GetTimestamp();
+                    RoiMaxPool.Pool(batch.Features.Span, n, c, h, w, rois.AsSpan(0, total * 5),
+                        split.PooledHeight, split.PooledWidth, split.SpatialScale, pooled.AsSpan(0, size), lease.Held.PoolingThreads);
+                    pooledAt = Stopwatch.GetTimestamp();
+                    using var pooledTensor = new PinnedTensor(pooled.AsMemory(0, size), [total, split.Channels, split.PooledHeight, split.PooledWidth]);
+                    lease.Session.Run([new(split.PooledInput, pooledTensor)], outputs);
+                }
+                finally
+                {
+                    pool.Return(pooled);
+                }
+            }
+            else
+            {
+                using var features = new PinnedTensor(MemoryMarshal.AsMemory(batch.Features), [n, c, h, w]); // ORT never writes inputs
+                using var roiTensor = new PinnedTensor(rois.AsMemory(0, total * 5), [total, 5]);
+                prepared = pooledAt = Stopwatch.GetTimestamp();
+                lease.Session.Run([new(ScoringModel.Features, features), new(ScoringModel.Rois, roiTensor)], outputs);
+            }
+
             var ran = Stopwatch.GetTimestamp();
 
             var losses = new float[batch.Images.Count][];
@@ -75,7 +103,8 @@ public sealed class RoiScorer(WeightsVersionStore store)
 
             var end = Stopwatch.GetTimestamp();
             return new ScoringResult(lease.Version, losses, new ScoringTimings(
-                Stopwatch.GetElapsedTime(start, prepared), Stopwatch.GetElapsedTime(prepared, ran), Stopwatch.GetElapsedTime(ran, end)));
+                Stopwatch.GetElapsedTime(start, prepared), Stopwatch.GetElapsedTime(prepared, pooledAt),
+                Stopwatch.GetElapsedTime(pooledAt, ran), Stopwatch.GetElapsedTime(ran, end)));
         }
         finally
         {

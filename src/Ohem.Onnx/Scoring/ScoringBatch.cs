@@ -23,6 +23,7 @@ public sealed record ScoringResult(ulong Version, float[][] Losses, ScoringTimin
 
 /// <summary>Where a scoring's time went.</summary>
 /// <param name="Prepare">Checking the input, building the RoI tensor, binding.</param>
-/// <param name="Run">ONNX Runtime: RoI pooling and the head.</param>
+/// <param name="Pool">RoI pooling on the host (zero when ONNX Runtime pools inside the model).</param>
+/// <param name="Run">ONNX Runtime: the head (and the pooling, when it runs there).</param>
 /// <param name="Loss">Per-RoI multi-task loss over the outputs.</param>
-public readonly record struct ScoringTimings(TimeSpan Prepare, TimeSpan Run, TimeSpan Loss);
+public readonly record struct ScoringTimings(TimeSpan Prepare, TimeSpan Pool, TimeSpan Run, TimeSpan Loss);

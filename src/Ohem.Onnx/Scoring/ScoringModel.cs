@@ -13,8 +13,9 @@ public sealed class ScoringModel
 {
     public const string Features = "features", Rois = "rois", ClassScores = "cls_score", BoxDeltas = "bbox_pred";
 
-    private ScoringModel(byte[] bytes, int numClasses, int? channels, IReadOnlyList<WeightShape> weights)
+    private ScoringModel(byte[] bytes, int numClasses, int? channels, IReadOnlyList<WeightShape> weights, HostPooling? hostPooling)
     {
+        HostPooling = hostPooling;
         Bytes = bytes;
         NumClasses = numClasses;
         Channels = channels;
@@ -34,6 +35,9 @@ public sealed class ScoringModel
     public IReadOnlyList<WeightShape> Weights { get; }
 
     internal IReadOnlyDictionary<string, WeightShape> WeightsByName { get; }
+
+    /// <summary>The head after its RoI pooling, when the graph is MaxRoiPool(features, rois) -> head.</summary>
+    internal HostPooling? HostPooling { get; }
 
     /// <summary>
     /// Loads and checks a model. Throws <see cref="InvalidModelException"/> saying what is wrong:
@@ -67,8 +71,9 @@ public sealed class ScoringModel
             }
 
             var k = ClassCount(cls, box, numClasses);
-            var weights = ReadWeights(onnx);
-            return new ScoringModel(onnx, k, features.Dimensions[1] > 0 ? (int)features.Dimensions[1] : null, weights);
+            var proto = ModelProto.Parser.ParseFrom(onnx);
+            var channels = features.Dimensions[1] > 0 ? (int)features.Dimensions[1] : (int?)null;
+            return new ScoringModel(onnx, k, channels, ReadWeights(proto), SplitAtRoiPool(proto, channels));
         }
     }
 
@@ -134,18 +139,74 @@ public sealed class ScoringModel
         return (int)k;
     }
 
-    private static List<WeightShape> ReadWeights(byte[] onnx)
-    {
-        var model = ModelProto.Parser.ParseFrom(onnx);
-        return model.Graph.Initializer
+    private static List<WeightShape> ReadWeights(ModelProto model) =>
+        model.Graph.Initializer
             .Where(t => t.DataType == (int)TensorProto.Types.DataType.Float)
             .Select(t => new WeightShape(t.Name, [.. t.Dims]))
             .ToList();
+
+    /// <summary>
+    /// The head without its RoI pooling, when the graph pools exactly once, MaxRoiPool(features,
+    /// rois), and nothing else reads features or rois: the pooling's output becomes the input.
+    /// </summary>
+    private static HostPooling? SplitAtRoiPool(ModelProto model, int? channels)
+    {
+        var graph = model.Graph;
+        var pools = graph.Node.Where(n => n.OpType == "MaxRoiPool" && n.Domain is "" or "ai.onnx").ToList();
+        if (channels is not { } c || pools.Count != 1)
+        {
+            return null;
+        }
+
+        var pool = pools[0];
+        if (pool.Input.Count != 2 || pool.Input[0] != Features || pool.Input[1] != Rois || pool.Output.Count != 1
+            || graph.Node.Any(n => n != pool && n.Input.Any(i => i is Features or Rois))
+            || graph.Output.Any(o => o.Name is Features or Rois))
+        {
+            return null;
+        }
+
+        var shape = pool.Attribute.FirstOrDefault(a => a.Name == "pooled_shape")?.Ints;
+        if (shape is not { Count: 2 } || shape[0] < 1 || shape[1] < 1)
+        {
+            return null;
+        }
+
+        var scale = pool.Attribute.FirstOrDefault(a => a.Name == "spatial_scale")?.F ?? 1f;
+        var head = model.Clone();
+        var pooled = pool.Output[0];
+        head.Graph.Node.RemoveAt(graph.Node.IndexOf(pool));
+        foreach (var input in head.Graph.Input.Where(i => i.Name is Features or Rois).ToList())
+        {
+            head.Graph.Input.Remove(input);
+        }
+
+        foreach (var info in head.Graph.ValueInfo.Where(v => v.Name == pooled).ToList())
+        {
+            head.Graph.ValueInfo.Remove(info);
+        }
+
+        var dims = new TensorShapeProto();
+        dims.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "R" });
+        foreach (var d in new long[] { c, shape[0], shape[1] })
+        {
+            dims.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        }
+
+        head.Graph.Input.Add(new ValueInfoProto
+        {
+            Name = pooled,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = dims } },
+        });
+        return new HostPooling(Google.Protobuf.MessageExtensions.ToByteArray(head), pooled, c, (int)shape[0], (int)shape[1], scale);
     }
 
     private static string Describe(IReadOnlyList<NodeMetadata> nodes) =>
         nodes.Count == 0 ? "none" : string.Join(", ", nodes.Select(n => n.ToString()));
 }
+
+/// <summary>A scoring model split at its RoI pooling: the head model and the pooling's parameters.</summary>
+internal sealed record HostPooling(byte[] HeadModel, string PooledInput, int Channels, int PooledHeight, int PooledWidth, float SpatialScale);
 
 /// <summary>A named weight tensor's shape.</summary>
 public sealed record WeightShape(string Name, long[] Shape)

@@ -11,8 +11,10 @@ internal sealed class WeightsVersion
     private readonly PinnedTensor[] _tensors;
     private int _references = 1; // the store's
 
-    public WeightsVersion(ulong version, InferenceSession session, PinnedTensor[] tensors, long bytes)
+    public WeightsVersion(ulong version, InferenceSession session, PinnedTensor[] tensors, long bytes, HostPooling? hostPooling, int poolingThreads)
     {
+        HostPooling = hostPooling;
+        PoolingThreads = poolingThreads;
         Version = version;
         Session = session;
         _tensors = tensors;
@@ -22,6 +24,11 @@ internal sealed class WeightsVersion
     public ulong Version { get; }
 
     public InferenceSession Session { get; }
+
+    /// <summary>Set when the session is the head after RoI pooling, which the scorer then does on the host.</summary>
+    public HostPooling? HostPooling { get; }
+
+    public int PoolingThreads { get; }
 
     /// <summary>Bytes of weight data this version pins.</summary>
     public long Bytes { get; }
@@ -67,6 +74,8 @@ public readonly struct WeightsLease : IDisposable
     public ulong Version => _version?.Version ?? throw new InvalidOperationException("empty lease");
 
     internal InferenceSession Session => _version?.Session ?? throw new InvalidOperationException("empty lease");
+
+    internal WeightsVersion Held => _version ?? throw new InvalidOperationException("empty lease");
 
     public void Dispose() => _version?.Release();
 }

@@ -162,8 +162,29 @@ public sealed class WeightsVersionStore : IDisposable
             }
 
             var initializers = _model.Weights.Select((w, i) => new KeyValuePair<string, PinnedTensor>(w.Name, tensors[i])).ToArray();
-            var session = new InferenceSession(_model.Bytes.Span, _sessionOptions, initializers, _logger);
-            return new WeightsVersion(version, session, [.. tensors], bytes);
+            var split = _sessionOptions.PoolRoisOnHost ? _model.HostPooling : null;
+            InferenceSession session;
+            if (split is not null && !_sessionOptions.ExecutionProviders.Contains("cuda"))
+            {
+                session = new InferenceSession(split.HeadModel, _sessionOptions, initializers, _logger);
+            }
+            else
+            {
+                // Whole graph: on CUDA the pooling runs on the device. Fell back to CPU: split after all.
+                session = new InferenceSession(_model.Bytes.Span, _sessionOptions, initializers, _logger);
+                if (split is not null && session.ExecutionProvider == "CPU")
+                {
+                    session.Dispose();
+                    session = new InferenceSession(split.HeadModel, _sessionOptions, initializers, _logger);
+                }
+                else
+                {
+                    split = null;
+                }
+            }
+
+            var threads = _sessionOptions.IntraOpThreads > 0 ? _sessionOptions.IntraOpThreads : Environment.ProcessorCount;
+            return new WeightsVersion(version, session, [.. tensors], bytes, split, threads);
         }
         catch
         {
