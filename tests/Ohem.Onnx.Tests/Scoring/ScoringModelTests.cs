@@ -66,6 +66,23 @@ public class ScoringModelTests
     }
 
     [Fact]
+    public void A_wrong_element_type_is_named()
+    {
+        var graph = new OnnxGraphBuilder("int_rois");
+        graph.Input("features", "N", 2, "H", "W");
+        graph.Input("rois", "R", 5);
+        graph.Graph.Input[1].Type.TensorType.ElemType = (int)Ohem.Onnx.Export.OnnxProto.TensorProto.Types.DataType.Int64;
+        graph.Node("Cast", "to_float", "rois_f", ["rois"], OnnxGraphBuilder.Int("to", 1));
+        graph.Node("Identity", "cls", "cls_score", ["rois_f"]);
+        graph.Node("Concat", "box", "bbox_pred", ["rois_f", "rois_f", "rois_f", "rois_f"], OnnxGraphBuilder.Int("axis", 1));
+        graph.Output("cls_score", "R", 5);
+        graph.Output("bbox_pred", "R", 20);
+        var e = Assert.Throws<InvalidModelException>(() => ScoringModel.Load(TestModels.Bytes(graph.Graph)));
+        Assert.Contains("\"rois\" is rois: Int64", e.Message);
+        Assert.Contains("expected float32", e.Message);
+    }
+
+    [Fact]
     public void Rois_must_have_five_columns_and_bbox_pred_four_per_class()
     {
         var sixColumns = TestModels.Passthrough(
