@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 #  python3-torchvision  torch/torchvision reference for parity tests and benchmarks (/usr/bin/python3)
 #  libopenblas0-openmp  fast BLAS for that reference (the default reference BLAS is 4-5x slower)
 #  python3-onnx         the official ONNX checker, run over our exporter's models in the tests
-DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx)
+#  python3-grpcio, python3-grpc-tools   a real third-party gRPC peer for the interop tests
+DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx python3-grpcio python3-grpc-tools)
 # npm fetches ONNX Runtime's native library (npm onnxruntime-node); Debian's npm brings node.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 

@@ -18,6 +18,7 @@ public sealed class WeightsVersionStore : IDisposable
     private readonly ILogger? _logger;
     private readonly Lock _install = new();
     private WeightsVersion[] _versions = []; // oldest first; replaced whole, never mutated
+    private TaskCompletionSource _installed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public WeightsVersionStore(ScoringModel model, WeightsStoreOptions? options = null, OnnxSessionOptions? sessionOptions = null, ILogger? logger = null)
     {
@@ -69,6 +70,41 @@ public sealed class WeightsVersionStore : IDisposable
             foreach (var old in retired)
             {
                 old.Release(); // freed once the last scoring using it finishes
+            }
+
+            Interlocked.Exchange(ref _installed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A hold on <paramref name="version"/> (or, when null, on the newest, which must be at least
+    /// <paramref name="atLeast"/>), waiting up to <paramref name="wait"/> for it to be installed.
+    /// </summary>
+    /// <exception cref="VersionNotHeldException">Not installed in time, or already retired.</exception>
+    public async Task<WeightsLease> AcquireAsync(ulong? version, ulong atLeast, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(wait);
+        while (true)
+        {
+            var installed = Volatile.Read(ref _installed).Task; // read before checking: no missed install
+            var versions = Volatile.Read(ref _versions);
+            var newest = versions.Length > 0 ? versions[^1].Version : (ulong?)null;
+            var retired = version is { } v && newest is { } n && v < n && versions.All(x => x.Version != v);
+            var ready = version is { } want ? versions.Any(x => x.Version == want) : newest is { } nv && nv >= atLeast;
+            if (ready || retired)
+            {
+                return Acquire(version); // throws for a retired version: it will never come back
+            }
+
+            try
+            {
+                await installed.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new VersionNotHeldException(version ?? atLeast, [.. Volatile.Read(ref _versions).Select(x => x.Version)],
+                    $"waited {wait.TotalSeconds:0.#} s");
             }
         }
     }
@@ -205,10 +241,10 @@ public sealed class StaleVersionException(string message) : Exception(message);
 public sealed class WeightsCapacityException(string message) : Exception(message);
 
 /// <summary>The requested weights version is not held; says which are.</summary>
-public sealed class VersionNotHeldException(ulong? requested, IReadOnlyList<ulong> held)
-    : Exception(requested is { } r
+public sealed class VersionNotHeldException(ulong? requested, IReadOnlyList<ulong> held, string? waited = null)
+    : Exception((requested is { } r
         ? $"weights version {r} is not held; held: {(held.Count == 0 ? "none" : string.Join(", ", held))}."
-        : "no weights version is installed yet.")
+        : "no weights version is installed yet.") + (waited is null ? "" : $" ({waited})"))
 {
     public ulong? Requested { get; } = requested;
 

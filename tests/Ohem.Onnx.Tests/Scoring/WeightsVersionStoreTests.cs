@@ -97,6 +97,39 @@ public class WeightsVersionStoreTests
     }
 
     [Fact]
+    public async Task Waiting_for_a_version_ends_when_it_is_installed_or_fails_naming_the_versions_held()
+    {
+        using var store = new WeightsVersionStore(ScoringFixture.Model(), new WeightsStoreOptions { KeepVersions = 2 });
+        store.Install(1, ScoringFixture.Weights(1));
+
+        // Exact version 3 is installed while the request waits: it is scored with 3.
+        var waiting = store.AcquireAsync(3, 0, TimeSpan.FromSeconds(20), CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        store.Install(2, ScoringFixture.Weights(2));
+        Assert.False(waiting.IsCompleted);
+        store.Install(3, ScoringFixture.Weights(3));
+        using (var lease = await waiting)
+        {
+            Assert.Equal(3ul, lease.Version);
+        }
+
+        // At least 3: the newest (3) is fine at once.
+        using (var lease = await store.AcquireAsync(null, 3, TimeSpan.Zero, CancellationToken.None))
+        {
+            Assert.Equal(3ul, lease.Version);
+        }
+
+        // Retired (1 < newest and gone): fails at once, without waiting out the timeout.
+        var retired = await Assert.ThrowsAsync<VersionNotHeldException>(() => store.AcquireAsync(1, 0, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.Equal([2ul, 3ul], retired.Held);
+
+        // Not installed in time: says what is held and how long it waited.
+        var late = await Assert.ThrowsAsync<VersionNotHeldException>(() => store.AcquireAsync(null, 9, TimeSpan.FromMilliseconds(50), CancellationToken.None));
+        Assert.Contains("held: 2, 3", late.Message);
+        Assert.Contains("waited", late.Message);
+    }
+
+    [Fact]
     public void Scoring_before_any_install_says_so() =>
         Assert.Contains("no weights version", Assert.Throws<VersionNotHeldException>(() =>
             new RoiScorer(new WeightsVersionStore(ScoringFixture.Model())).Score(ScoringFixture.Batch(1))).Message);
