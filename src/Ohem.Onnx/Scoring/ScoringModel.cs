@@ -36,6 +36,9 @@ public sealed class ScoringModel
 
     internal IReadOnlyDictionary<string, WeightShape> WeightsByName { get; }
 
+    /// <summary>The weight of that name, or null when the model has none.</summary>
+    public WeightShape? Weight(string name) => WeightsByName.GetValueOrDefault(name);
+
     /// <summary>The head after its RoI pooling, when the graph is MaxRoiPool(features, rois) -> head.</summary>
     internal HostPooling? HostPooling { get; }
 

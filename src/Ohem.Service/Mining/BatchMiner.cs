@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Ohem.Core.Selection;
+using Ohem.Onnx.Scoring;
+using Ohem.Protocol.V1;
+using Ohem.Service.Jobs;
+using WireRois = Ohem.Protocol.V1.ImageRois;
+
+namespace Ohem.Service.Mining;
+
+/// <summary>
+/// Mines one batch: decode, wait for the weights version, score every RoI with the job's model,
+/// select per image with the requested policy. A batch that cannot be mined becomes a response
+/// carrying its error (the stream's other batches go on).
+/// </summary>
+public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
+{
+    internal async Task<MineResponse> MineAsync(MineRequest request, PolicyCache policies, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var job = jobs.Get(request.JobId);
+            var (features, shape) = FeatureDecoder.Decode(request.Features);
+            var images = Images(request);
+            var selector = policies.Get(job.Id, request.Policy);
+            var decoded = Stopwatch.GetTimestamp();
+            using var lease = await job.Weights.AcquireAsync(
+                request.HasWeightsVersion ? request.WeightsVersion : null, request.MinWeightsVersion,
+                options.Value.VersionWait, cancellationToken).ConfigureAwait(false);
+            var leased = Stopwatch.GetTimestamp();
+
+            // Scoring is CPU-bound (tens of ms to seconds): off the request's thread.
+            var scored = await Task.Run(() => job.Scorer.Score(new ScoringBatch(features, shape, images), lease.Version), cancellationToken)
+                .ConfigureAwait(false);
+            var selectStart = Stopwatch.GetTimestamp();
+            var response = new MineResponse { BatchId = request.BatchId, WeightsVersion = scored.Version };
+            for (var i = 0; i < images.Length; i++)
+            {
+                response.Images.Add(Select(selector, request.Images[i], images[i], scored.Losses[i], request.ReturnLosses));
+            }
+
+            job.CountBatch();
+            response.Timings = new MineTimings
+            {
+                QueuedMs = Milliseconds(decoded, leased),
+                DecodeMs = Milliseconds(start, decoded),
+                PoolMs = scored.Timings.Pool.TotalMilliseconds,
+                RunMs = scored.Timings.Run.TotalMilliseconds,
+                LossMs = scored.Timings.Loss.TotalMilliseconds,
+                SelectMs = Milliseconds(selectStart, Stopwatch.GetTimestamp()),
+            };
+            return response;
+        }
+        catch (Exception e) when (MinerErrors.CodeOf(e) is { } code)
+        {
+            return new MineResponse { BatchId = request.BatchId, Error = new BatchError { Code = (int)code, Message = $"batch {request.BatchId}: {MinerErrors.Message(e)}" } };
+        }
+    }
+
+    private static ImageRoiSet[] Images(MineRequest request)
+    {
+        var images = new ImageRoiSet[request.Images.Count];
+        for (var i = 0; i < images.Length; i++)
+        {
+            var image = request.Images[i];
+            var maxOverlaps = image.MaxOverlaps.Count;
+            if (maxOverlaps != 0 && maxOverlaps != image.Labels.Count)
+            {
+                throw new ArgumentException($"images[{i}].max_overlaps has {maxOverlaps} values for {image.Labels.Count} RoIs.", nameof(request));
+            }
+
+            images[i] = new ImageRoiSet([.. image.Boxes], [.. image.Labels], [.. image.BoxTargets]);
+        }
+
+        return images;
+    }
+
+    private static ImageSelection Select(IHardExampleSelector selector, WireRois wire, ImageRoiSet image, float[] losses, bool returnLosses)
+    {
+        var overlaps = wire.MaxOverlaps.Count > 0 ? [.. wire.MaxOverlaps] : Array.Empty<float>();
+        var selection = selector.Select(new Core.Selection.ImageRois(image.Boxes, losses, image.Labels, overlaps));
+        var result = new ImageSelection
+        {
+            Counts = new Protocol.V1.SelectionCounts
+            {
+                Candidates = (uint)selection.Counts.Candidates,
+                Ignored = (uint)selection.Counts.Ignored,
+                SuppressedByNms = (uint)selection.Counts.SuppressedByNms,
+                Foreground = (uint)selection.Counts.Foreground,
+                Background = (uint)selection.Counts.Background,
+            },
+            MeanLoss = MeanLoss(losses, image.Labels),
+        };
+        result.Indices.AddRange(selection.Indices);
+        if (selection.Weights is { } weights)
+        {
+            result.Weights.AddRange(weights);
+        }
+
+        if (returnLosses)
+        {
+            result.Losses.AddRange(selection.Indices.Select(i => losses[i]));
+        }
+
+        return result;
+    }
+
+    private static float MeanLoss(float[] losses, int[] labels)
+    {
+        double sum = 0;
+        var count = 0;
+        for (var i = 0; i < losses.Length; i++)
+        {
+            if (labels[i] >= 0)
+            {
+                sum += losses[i];
+                count++;
+            }
+        }
+
+        return count == 0 ? 0f : (float)(sum / count);
+    }
+
+    private static double Milliseconds(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+}

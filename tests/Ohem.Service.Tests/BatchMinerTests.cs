@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Options;
+using Ohem.Core.Selection;
+using Ohem.Onnx.Scoring;
+using Ohem.Protocol.V1;
+using Ohem.Service.Mining;
+
+namespace Ohem.Service.Tests;
+
+public class BatchMinerTests
+{
+    private static (Jobs.JobRegistry Registry, BatchMiner Miner) Setup(TimeSpan? versionWait = null)
+    {
+        var options = new MinerOptions { VersionWait = versionWait ?? TimeSpan.FromSeconds(10) };
+        var registry = TestJobs.Registry(options);
+        registry.Register("job", TestJobs.Model(), null, false).Weights.Install(1, TestJobs.Weights(1));
+        return (registry, new BatchMiner(registry, Options.Create(options)));
+    }
+
+    [Fact]
+    public async Task Mining_selects_what_the_policy_selects_over_the_scorers_losses()
+    {
+        var (registry, miner) = Setup();
+        using var _ = registry;
+        var request = TestJobs.Request("job", 41, seed: 5);
+        var response = await miner.MineAsync(request, new PolicyCache(), CancellationToken.None);
+        Assert.Null(response.Error);
+        Assert.Equal(41ul, response.BatchId);
+        Assert.Equal(1ul, response.WeightsVersion);
+
+        // Independently: score with the job's scorer, select with a fresh ohem policy.
+        var job = registry.Get("job");
+        var features = request.Features.Data.ToByteArray();
+        var batch = new ScoringBatch(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(features).ToArray(), (2, 2, 9, 11),
+            [.. request.Images.Select(i => new ImageRoiSet([.. i.Boxes], [.. i.Labels], [.. i.BoxTargets]))]);
+        var losses = job.Scorer.Score(batch, 1).Losses;
+        for (var i = 0; i < 2; i++)
+        {
+            var expected = new OhemSelector(new OhemOptions { Budget = 8 }).Select(new Core.Selection.ImageRois(
+                batch.Images[i].Boxes, losses[i], batch.Images[i].Labels));
+            Assert.Equal(expected.Indices, response.Images[i].Indices);
+            Assert.Equal(expected.Indices.Select(k => losses[i][k]), response.Images[i].Losses);
+            Assert.Equal((uint)expected.Counts.SuppressedByNms, response.Images[i].Counts.SuppressedByNms);
+            var candidates = batch.Images[i].Labels.Select((l, k) => (l, k)).Where(x => x.l >= 0).Select(x => (double)losses[i][x.k]).ToArray();
+            Assert.Equal(candidates.Average(), response.Images[i].MeanLoss, 4);
+        }
+
+        Assert.Equal(1, job.BatchesMined);
+    }
+
+    [Fact]
+    public async Task Float16_features_mine_like_their_float32_values()
+    {
+        var (registry, miner) = Setup();
+        using var _ = registry;
+        var half = TestJobs.Request("job", 1, seed: 8, dtype: DataType.Float16);
+        var asFloat = half.Clone();
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(half.Features.Data.Span).ToArray().Select(h => (float)h).ToArray();
+        asFloat.Features = new Tensor { Shape = { half.Features.Shape }, Dtype = DataType.Float32, Data = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) };
+        var a = await miner.MineAsync(half, new PolicyCache(), CancellationToken.None);
+        var b = await miner.MineAsync(asFloat, new PolicyCache(), CancellationToken.None);
+        Assert.Equal(b.Images.Select(i => i.Indices.ToArray()), a.Images.Select(i => i.Indices.ToArray()));
+    }
+
+    [Fact]
+    public async Task A_failed_batch_carries_its_error_and_the_next_batch_is_mined()
+    {
+        var (registry, miner) = Setup(versionWait: TimeSpan.FromMilliseconds(50));
+        using var _ = registry;
+        var policies = new PolicyCache();
+        async Task<BatchError?> Error(Action<MineRequest> spoil)
+        {
+            var request = TestJobs.Request("job", 7, seed: 2);
+            spoil(request);
+            return (await miner.MineAsync(request, policies, CancellationToken.None)).Error;
+        }
+
+        var unknownJob = await Error(r => r.JobId = "nope");
+        Assert.Equal(5, unknownJob!.Code);
+        Assert.Contains("batch 7: job \"nope\" is not registered", unknownJob.Message);
+        var badShape = await Error(r => r.Features.Shape[1] = 3);
+        Assert.Equal(3, badShape!.Code);
+        Assert.Contains("features.data", badShape.Message);
+        var badLabel = await Error(r => r.Images[1].Labels[4] = 9);
+        Assert.Equal(3, badLabel!.Code);
+        Assert.Contains("images[1].Labels", badLabel.Message);
+        var badPolicy = await Error(r => r.Policy.Name = "hardest");
+        Assert.Equal(3, badPolicy!.Code);
+        Assert.Contains("ohem", badPolicy.Message); // lists the valid names
+        var notYet = await Error(r => r.WeightsVersion = 5);
+        Assert.Equal(9, notYet!.Code);
+        Assert.Contains("held: 1", notYet.Message);
+
+        Assert.Null(await Error(_ => { }));
+    }
+}
