@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 #  libopenblas0-openmp  fast BLAS for that reference (the default reference BLAS is 4-5x slower)
 #  python3-onnx         the official ONNX checker, run over our exporter's models in the tests
 #  python3-grpcio, python3-grpc-tools   a real third-party gRPC peer for the interop tests
-DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx python3-grpcio python3-grpc-tools)
+#  prometheus           its promtool checks our /metrics exposition in the tests
+DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx python3-grpcio python3-grpc-tools prometheus)
 # npm fetches ONNX Runtime's native library (npm onnxruntime-node); Debian's npm brings node.
 command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 
