@@ -8,6 +8,15 @@ using WireRois = Ohem.Protocol.V1.ImageRois;
 
 namespace Ohem.Service.Mining;
 
+/// <summary>A batch after scoring, before selection.</summary>
+/// <param name="Request">The batch as sent.</param>
+/// <param name="Job">Its job (null when the batch failed before scoring).</param>
+/// <param name="Images">Its RoIs, decoded.</param>
+/// <param name="Scores">Every RoI's loss and the weights version used.</param>
+/// <param name="Timings">Server time so far.</param>
+/// <param name="Failure">Why the batch cannot be mined, when it cannot.</param>
+internal sealed record ScoredBatch(MineRequest Request, Jobs.Job? Job, ImageRoiSet[] Images, ScoringResult? Scores, MineTimings? Timings, Exception? Failure);
+
 /// <summary>
 /// Mines one batch: decode, wait for the weights version, score every RoI with the job's model,
 /// select per image with the requested policy. A batch that cannot be mined becomes a response
@@ -15,7 +24,15 @@ namespace Ohem.Service.Mining;
 /// </summary>
 public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
 {
-    internal async Task<MineResponse> MineAsync(MineRequest request, PolicyCache policies, CancellationToken cancellationToken)
+    /// <summary>Mines one batch start to end (what a stream does in two steps).</summary>
+    internal async Task<MineResponse> MineAsync(MineRequest request, PolicyCache policies, CancellationToken cancellationToken) =>
+        Finish(await ScoreAsync(request, cancellationToken).ConfigureAwait(false), policies);
+
+    /// <summary>
+    /// Checks, decodes and scores one batch (waiting for its weights version). Batches of one
+    /// stream are scored concurrently; <see cref="Finish"/> then runs in request order.
+    /// </summary>
+    internal async Task<ScoredBatch> ScoreAsync(MineRequest request, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
         try
@@ -23,7 +40,6 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
             var job = jobs.Get(request.JobId);
             var (features, shape) = FeatureDecoder.Decode(request.Features);
             var images = Images(request);
-            var selector = policies.Get(job.Id, request.Policy);
             var decoded = Stopwatch.GetTimestamp();
             using var lease = await job.Weights.AcquireAsync(
                 request.HasWeightsVersion ? request.WeightsVersion : null, request.MinWeightsVersion,
@@ -33,23 +49,43 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
             // Scoring is CPU-bound (tens of ms to seconds): off the request's thread.
             var scored = await Task.Run(() => job.Scorer.Score(new ScoringBatch(features, shape, images), lease.Version), cancellationToken)
                 .ConfigureAwait(false);
-            var selectStart = Stopwatch.GetTimestamp();
-            var response = new MineResponse { BatchId = request.BatchId, WeightsVersion = scored.Version };
-            for (var i = 0; i < images.Length; i++)
-            {
-                response.Images.Add(Select(selector, request.Images[i], images[i], scored.Losses[i], request.ReturnLosses));
-            }
-
-            job.CountBatch();
-            response.Timings = new MineTimings
+            var timings = new MineTimings
             {
                 QueuedMs = Milliseconds(decoded, leased),
                 DecodeMs = Milliseconds(start, decoded),
                 PoolMs = scored.Timings.Pool.TotalMilliseconds,
                 RunMs = scored.Timings.Run.TotalMilliseconds,
                 LossMs = scored.Timings.Loss.TotalMilliseconds,
-                SelectMs = Milliseconds(selectStart, Stopwatch.GetTimestamp()),
             };
+            return new ScoredBatch(request, job, images, scored, timings, null);
+        }
+        catch (Exception e) when (MinerErrors.CodeOf(e) is not null)
+        {
+            return new ScoredBatch(request, null, [], null, null, e);
+        }
+    }
+
+    /// <summary>Selects per image with the request's policy and builds the response (or its error).</summary>
+    internal static MineResponse Finish(ScoredBatch batch, PolicyCache policies)
+    {
+        var request = batch.Request;
+        try
+        {
+            if (batch.Failure is { } failure)
+            {
+                throw failure;
+            }
+
+            var selectStart = Stopwatch.GetTimestamp();
+            var selector = policies.Get(batch.Job!.Id, request.Policy);
+            var response = new MineResponse { BatchId = request.BatchId, WeightsVersion = batch.Scores!.Version, Timings = batch.Timings ?? new MineTimings() };
+            for (var i = 0; i < batch.Images.Length; i++)
+            {
+                response.Images.Add(Select(selector, request.Images[i], batch.Images[i], batch.Scores.Losses[i], request.ReturnLosses));
+            }
+
+            batch.Job.CountBatch();
+            response.Timings.SelectMs = Milliseconds(selectStart, Stopwatch.GetTimestamp());
             return response;
         }
         catch (Exception e) when (MinerErrors.CodeOf(e) is { } code)
