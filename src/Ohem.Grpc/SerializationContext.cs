@@ -1,0 +1,25 @@
+using System.Buffers;
+
+namespace Ohem.Grpc;
+
+/// <summary>
+/// Where a marshaller puts one serialized message. Either hand over a whole array with
+/// <see cref="Complete(byte[])"/>, or (cheaper for big messages) declare the length with
+/// <see cref="SetPayloadLength"/>, write into <see cref="GetBufferWriter"/> and call
+/// <see cref="Complete()"/>: with the length known up front and no compression the bytes go
+/// straight into the transport's buffers, with no intermediate copy.
+/// </summary>
+public abstract class SerializationContext
+{
+    /// <summary>The whole payload at once.</summary>
+    public abstract void Complete(byte[] payload);
+
+    /// <summary>Declares the payload length before writing through <see cref="GetBufferWriter"/>.</summary>
+    public abstract void SetPayloadLength(int payloadLength);
+
+    /// <summary>A writer for the payload; valid until <see cref="Complete()"/>.</summary>
+    public abstract IBufferWriter<byte> GetBufferWriter();
+
+    /// <summary>Ends a payload written through <see cref="GetBufferWriter"/>.</summary>
+    public abstract void Complete();
+}
