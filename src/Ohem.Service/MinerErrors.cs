@@ -1,3 +1,4 @@
+using Ohem.Grpc;
 using Ohem.Onnx.Scoring;
 using Ohem.Service.Jobs;
 
@@ -9,25 +10,14 @@ namespace Ohem.Service;
 /// </summary>
 internal static class MinerErrors
 {
-    /// <summary>gRPC status codes used by the miner (numeric values fixed by the gRPC spec).</summary>
-    public enum Code
+    public static StatusCode? CodeOf(Exception e) => e switch
     {
-        InvalidArgument = 3,
-        NotFound = 5,
-        AlreadyExists = 6,
-        ResourceExhausted = 8,
-        FailedPrecondition = 9,
-        Internal = 13,
-    }
-
-    public static Code? CodeOf(Exception e) => e switch
-    {
-        JobNotFoundException => Code.NotFound,
-        JobExistsException => Code.AlreadyExists,
-        VersionNotHeldException or StaleVersionException => Code.FailedPrecondition,
-        WeightsCapacityException => Code.ResourceExhausted,
-        NonFiniteOutputException => Code.FailedPrecondition, // the weights diverged, not the request
-        InvalidModelException or ArgumentException => Code.InvalidArgument,
+        JobNotFoundException => StatusCode.NotFound,
+        JobExistsException => StatusCode.AlreadyExists,
+        VersionNotHeldException or StaleVersionException => StatusCode.FailedPrecondition,
+        WeightsCapacityException => StatusCode.ResourceExhausted,
+        NonFiniteOutputException => StatusCode.FailedPrecondition, // the weights diverged, not the request
+        InvalidModelException or ArgumentException => StatusCode.InvalidArgument,
         _ => null,
     };
 

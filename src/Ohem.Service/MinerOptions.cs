@@ -11,6 +11,20 @@ public sealed class MinerOptions
     /// <summary>Where to listen, e.g. http://127.0.0.1:50051 (cleartext HTTP/2) or https://...</summary>
     public string Listen { get; set; } = "http://127.0.0.1:50051";
 
+    /// <summary>Where Prometheus scrapes /metrics over HTTP/1.1 (cleartext gRPC needs an HTTP/2-only port); null: not served.</summary>
+    public string? MetricsListen { get; set; } = "http://127.0.0.1:9464";
+
+    /// <summary>A PFX certificate for an https Listen address (TLS with ALPN h2).</summary>
+    public string? TlsCertificate { get; set; }
+
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>With TLS: require clients to present a certificate.</summary>
+    public bool RequireClientCertificate { get; set; }
+
+    /// <summary>How long shutdown waits for streams to answer the batches they have read.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Batches being mined or queued across all streams; beyond it, clients are slowed down.</summary>
     public int MaxBatchesInFlight { get; set; } = 8;
 

@@ -13,8 +13,9 @@ public sealed class ScoringModel
 {
     public const string Features = "features", Rois = "rois", ClassScores = "cls_score", BoxDeltas = "bbox_pred";
 
-    private ScoringModel(byte[] bytes, int numClasses, int? channels, IReadOnlyList<WeightShape> weights, HostPooling? hostPooling)
+    private ScoringModel(byte[] bytes, int numClasses, int? channels, IReadOnlyList<WeightShape> weights, HostPooling? hostPooling, string executionProvider)
     {
+        ExecutionProvider = executionProvider;
         HostPooling = hostPooling;
         Bytes = bytes;
         NumClasses = numClasses;
@@ -27,6 +28,9 @@ public sealed class ScoringModel
 
     /// <summary>K, the object classes (cls_score has K + 1 columns).</summary>
     public int NumClasses { get; }
+
+    /// <summary>"CPU" or "CUDA": where this model's sessions run with the options it was loaded with.</summary>
+    public string ExecutionProvider { get; }
 
     /// <summary>C of the features, when the model fixes it.</summary>
     public int? Channels { get; }
@@ -76,7 +80,7 @@ public sealed class ScoringModel
             var k = ClassCount(cls, box, numClasses);
             var proto = ModelProto.Parser.ParseFrom(onnx);
             var channels = features.Dimensions[1] > 0 ? (int)features.Dimensions[1] : (int?)null;
-            return new ScoringModel(onnx, k, channels, ReadWeights(proto), SplitAtRoiPool(proto, channels));
+            return new ScoringModel(onnx, k, channels, ReadWeights(proto), SplitAtRoiPool(proto, channels), session.ExecutionProvider);
         }
     }
 

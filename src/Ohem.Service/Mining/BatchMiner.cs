@@ -10,7 +10,7 @@ namespace Ohem.Service.Mining;
 
 /// <summary>A batch after scoring, before selection.</summary>
 /// <param name="Request">The batch as sent.</param>
-/// <param name="Job">Its job (null when the batch failed before scoring).</param>
+/// <param name="Job">Its job (null when the batch named an unknown one).</param>
 /// <param name="Images">Its RoIs, decoded.</param>
 /// <param name="Scores">Every RoI's loss and the weights version used.</param>
 /// <param name="Timings">Server time so far.</param>
@@ -35,14 +35,16 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
     internal async Task<ScoredBatch> ScoreAsync(MineRequest request, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
+        Job? job = null;
         try
         {
-            var job = jobs.Get(request.JobId);
+            job = jobs.Get(request.JobId);
             var (features, shape) = FeatureDecoder.Decode(request.Features);
             var images = Images(request);
             var decoded = Stopwatch.GetTimestamp();
             using var lease = await job.Weights.AcquireAsync(
-                request.HasWeightsVersion ? request.WeightsVersion : null, request.MinWeightsVersion,
+                request.WeightsCase == MineRequest.WeightsOneofCase.WeightsVersion ? request.WeightsVersion : null,
+                request.WeightsCase == MineRequest.WeightsOneofCase.MinWeightsVersion ? request.MinWeightsVersion : 0,
                 options.Value.VersionWait, cancellationToken).ConfigureAwait(false);
             var leased = Stopwatch.GetTimestamp();
 
@@ -61,7 +63,7 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
         }
         catch (Exception e) when (MinerErrors.CodeOf(e) is not null)
         {
-            return new ScoredBatch(request, null, [], null, null, e);
+            return new ScoredBatch(request, job, [], null, null, e);
         }
     }
 

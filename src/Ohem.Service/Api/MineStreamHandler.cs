@@ -1,0 +1,88 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Ohem.Grpc;
+using Ohem.Protocol.V1;
+using Ohem.Service.Metrics;
+using Ohem.Service.Mining;
+
+namespace Ohem.Service.Api;
+
+/// <summary>
+/// Serves one Mine stream. Requests are read ahead and scored concurrently, up to
+/// MaxBatchesPerStream waiting to be answered on this stream and MaxBatchesInFlight across all
+/// streams; beyond either bound the stream stops reading, so HTTP/2 flow control slows the client
+/// instead of the server buffering without limit. Responses go out in request order, and the
+/// selection runs in that order too. On shutdown the stream stops reading, answers what it has
+/// read, and ends with UNAVAILABLE so the client resends the rest elsewhere.
+/// </summary>
+public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, MinerMetrics metrics, IOptions<MinerOptions> options, IHostApplicationLifetime lifetime)
+{
+    public async Task Handle(IAsyncStreamReader<MineRequest> requests, IServerStreamWriter<MineResponse> responses, ServerCallContext context)
+    {
+        // Headers at once: a client knows the stream reached a miner before it sends any batch.
+        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+        metrics.OpenStreams.Add(1);
+        var pending = Channel.CreateBounded<Task<ScoredBatch>>(new BoundedChannelOptions(options.Value.MaxBatchesPerStream) { SingleReader = true, SingleWriter = true });
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var reading = ReadAsync(requests, pending.Writer, stopReading.Token, context.CancellationToken);
+        try
+        {
+            var policies = new PolicyCache();
+            await foreach (var scoring in pending.Reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                var scored = await scoring.ConfigureAwait(false);
+                var response = BatchMiner.Finish(scored, policies);
+                metrics.Record(scored.Job?.Id ?? "unknown", response); // never a client-chosen label for unknown jobs
+                await responses.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
+            }
+
+            await reading.ConfigureAwait(false);
+        }
+        finally
+        {
+            stopReading.Cancel();
+            metrics.OpenStreams.Add(-1);
+        }
+
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the miner is shutting down; resend unanswered batches"));
+        }
+    }
+
+    private async Task ReadAsync(IAsyncStreamReader<MineRequest> requests, ChannelWriter<Task<ScoredBatch>> pending, CancellationToken stopReading, CancellationToken call)
+    {
+        try
+        {
+            while (await requests.MoveNext(stopReading).ConfigureAwait(false))
+            {
+                var request = requests.Current;
+                await limit.WaitAsync(call).ConfigureAwait(false);
+                metrics.BatchesInFlight.Add(1);
+                await pending.WriteAsync(ScoreAsync(request, call), call).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopReading.IsCancellationRequested && !call.IsCancellationRequested)
+        {
+            // Shutting down: answer what was read.
+        }
+        finally
+        {
+            pending.TryComplete();
+        }
+    }
+
+    private async Task<ScoredBatch> ScoreAsync(MineRequest request, CancellationToken call)
+    {
+        try
+        {
+            return await miner.ScoreAsync(request, call).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.BatchesInFlight.Add(-1);
+            limit.Release();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+using Ohem.Grpc;
+using Ohem.Onnx;
+using Ohem.Service.Api;
+using Ohem.Service.Jobs;
+using Ohem.Service.Metrics;
+using Ohem.Service.Mining;
+
+namespace Ohem.Service;
+
+/// <summary>
+/// Builds the miner host: options (appsettings.json, then OHEM__Miner__Key environment
+/// variables, then the command line), Kestrel endpoints, the gRPC services, /metrics and /healthz.
+/// </summary>
+public static class MinerHost
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddEnvironmentVariables("OHEM__");
+        builder.Configuration.AddCommandLine(args);
+        configure?.Invoke(builder);
+        var section = builder.Configuration.GetSection(MinerOptions.Section);
+        builder.Services.Configure<MinerOptions>(section);
+        var miner = section.Get<MinerOptions>() ?? new MinerOptions();
+        if (miner.Onnx.LibraryPath is not null)
+        {
+            OrtEnvironment.UseLibrary(miner.Onnx.LibraryPath);
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = miner.DrainTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Batches are megabytes: wide flow-control windows and big frames keep a stream busy.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 16 << 20;
+            kestrel.Limits.Http2.MaxFrameSize = (1 << 20) - 1;
+            Listen(kestrel, miner.Listen, miner, metrics: false);
+            if (miner.MetricsListen is { Length: > 0 } metricsAddress)
+            {
+                Listen(kestrel, metricsAddress, miner, metrics: true);
+            }
+        });
+
+        builder.Services.AddSingleton<JobRegistry>();
+        builder.Services.AddSingleton<BatchMiner>();
+        builder.Services.AddSingleton<InFlightLimit>();
+        builder.Services.AddSingleton<MinerMetrics>();
+        builder.Services.AddSingleton<WriteAuthorization>();
+        builder.Services.AddSingleton<MineStreamHandler>();
+        builder.Services.AddSingleton<MinerService>();
+        builder.Services.AddSingleton<HealthService>();
+
+        var app = builder.Build();
+        var grpc = new GrpcServerOptions { MaxReceiveMessageSize = miner.MaxMessageBytes, MaxSendMessageSize = miner.MaxMessageBytes };
+        app.MapGrpcService(app.Services.GetRequiredService<MinerService>().Definition(), grpc);
+        app.MapGrpcService(app.Services.GetRequiredService<HealthService>().Definition(), grpc);
+        app.MapGet("/metrics", (MinerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/healthz", (IHostApplicationLifetime lifetime) =>
+            lifetime.ApplicationStopping.IsCancellationRequested ? Results.StatusCode(503) : Results.Text("ok"));
+        return app;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string address, MinerOptions miner, bool metrics)
+    {
+        var uri = new Uri(address);
+        var tls = uri.Scheme == Uri.UriSchemeHttps;
+        void Configure(ListenOptions listen)
+        {
+            // Cleartext HTTP/2 needs an HTTP/2-only endpoint; Prometheus scrapes HTTP/1.1.
+            listen.Protocols = metrics ? HttpProtocols.Http1 : tls ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2;
+            if (tls)
+            {
+                var certificate = X509CertificateLoader.LoadPkcs12FromFile(
+                    miner.TlsCertificate ?? throw new InvalidOperationException($"Miner:TlsCertificate is required to listen on {address}."),
+                    miner.TlsCertificatePassword);
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    ClientCertificateMode = miner.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate,
+                    ClientCertificateValidation = (_, _, _) => true, // the chain is the deployment's to check (mTLS proxy or CA bundle)
+                });
+            }
+        }
+
+        if (uri.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(uri.Port, Configure);
+        }
+        else if (uri.Host is "*" or "0.0.0.0" or "[::]")
+        {
+            kestrel.ListenAnyIP(uri.Port, Configure);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, Configure);
+        }
+    }
+}

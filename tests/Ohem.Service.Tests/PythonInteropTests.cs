@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Ohem.Onnx.Export;
+using Ohem.Protocol.V1;
+using Ohem.Service.Mining;
+using Ohem.Testing;
+
+namespace Ohem.Service.Tests;
+
+/// <summary>
+/// A real third-party client: grpcio (Debian's python3-grpcio), with stubs generated from
+/// protos/ at test time, calls every RPC of the running miner.
+/// </summary>
+public class PythonInteropTests
+{
+    [GrpcioFact]
+    public async Task A_grpcio_client_generated_from_the_protos_calls_every_rpc()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var work = Directory.CreateTempSubdirectory("ohem-interop-");
+        try
+        {
+            var stubs = Directory.CreateDirectory(Path.Combine(work.FullName, "stubs")).FullName;
+            await Grpcio.GenerateStubsAsync(stubs, Path.Combine(AppContext.BaseDirectory, "protos"), "ohem/v1/miner.proto", "grpc/health/v1/health.proto");
+
+            await File.WriteAllBytesAsync(Path.Combine(work.FullName, "model.onnx"), TestJobs.Model());
+            var weights = TestJobs.Weights(1);
+            var layout = new List<object>();
+            await using (var bin = File.Create(Path.Combine(work.FullName, "weights.bin")))
+            {
+                var offset = 0;
+                foreach (var w in RoiHeadExporter.Weights(TestJobs.Spec))
+                {
+                    bin.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights[w.Name].AsSpan()));
+                    layout.Add(new { name = w.Name, shape = w.Shape, offset, count = weights[w.Name].Length });
+                    offset += weights[w.Name].Length;
+                }
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(work.FullName, "weights.json"), JsonSerializer.Serialize(layout));
+            var request = TestJobs.Request("py", 70, seed: 9);
+            await File.WriteAllBytesAsync(Path.Combine(work.FullName, "batch.bin"), Google.Protobuf.MessageExtensions.ToByteArray(request));
+
+            using var client = PythonProcess.Start([Grpcio.Script("miner_client.py"), $"127.0.0.1:{miner.Address.Port}", work.FullName, stubs]);
+            var exit = await client.WaitForExitAsync(TimeSpan.FromSeconds(120));
+            Assert.True(exit == 0 && client.Log.Contains("ALL OK", StringComparison.Ordinal), $"grpcio client exited {exit}:\n{client.Log}");
+
+            // The indices grpcio received equal the same batch mined in-process.
+            using var registry = TestJobs.Registry();
+            registry.Register("py", TestJobs.Model(), null, false).Weights.Install(1, weights);
+            var expected = await new BatchMiner(registry, Options.Create(new MinerOptions())).MineAsync(request, new PolicyCache(), CancellationToken.None);
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(work.FullName, "responses.bin"));
+            var length = BitConverter.ToInt32(bytes, 0);
+            var first = MineResponse.Parser.ParseFrom(bytes, 4, length);
+            Assert.Equal(expected.Images.Select(i => i.Indices.ToArray()), first.Images.Select(i => i.Indices.ToArray()));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+}
