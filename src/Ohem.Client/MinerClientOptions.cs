@@ -1,0 +1,37 @@
+namespace Ohem.Client;
+
+/// <summary>How a trainer reaches its miner pool.</summary>
+public sealed class MinerClientOptions
+{
+    /// <summary>Miner replicas, e.g. http://miner-0:50051. Writes go to all; batches to one, failing over.</summary>
+    public IList<string> Endpoints { get; set; } = ["http://127.0.0.1:50051"];
+
+    /// <summary>Bearer token for writes (RegisterModel, PublishWeights, DeleteJob), when the miners require one.</summary>
+    public string? WriteToken { get; set; }
+
+    /// <summary>Deadline of each unary or publishing call.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Retries of a failed call or stream (UNAVAILABLE, RESOURCE_EXHAUSTED), with jittered exponential back-off.</summary>
+    public int MaxRetries { get; set; } = 5;
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Cap on one back-off delay, however many retries came before.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The circuit opens after this share of failures (over at least MinimumThroughput calls in SamplingDuration)...</summary>
+    public double CircuitFailureRatio { get; set; } = 0.8;
+
+    public int CircuitMinimumThroughput { get; set; } = 5;
+
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>... and stays open this long, failing fast (a trainer then mines locally).</summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes of tensor data per PublishWeights message.</summary>
+    public int PublishChunkBytes { get; set; } = 1 << 20;
+
+    public int MaxMessageBytes { get; set; } = 64 << 20;
+}

@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Options;
+using Ohem.Protocol.V1;
+using Ohem.Service;
+using Ohem.Service.Mining;
+using Ohem.Service.Tests;
+
+namespace Ohem.Client.Tests;
+
+/// <summary>The client against real miners on loopback: failover, restarts, exactly-once answers.</summary>
+public class MiningSessionTests
+{
+    private static MinerClientOptions Options(params LoopbackMiner[] miners) => new()
+    {
+        Endpoints = [.. miners.Select(m => m.Address.ToString())],
+        MaxRetries = 30,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(50),
+        CircuitMinimumThroughput = 1000, // these tests are about retries, not the breaker
+        CallTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    private static async Task Prepare(MinerClient client)
+    {
+        await client.RegisterModelAsync("det", TestJobs.Model());
+        var shapes = Ohem.Onnx.Scoring.ScoringModel.Load(TestJobs.Model());
+        var weights = TestJobs.Weights(1).ToDictionary(kv => kv.Key, kv => (kv.Value, shapes.Weight(kv.Key)!.Shape));
+        var published = await client.PublishWeightsAsync("det", 1, weights);
+        Assert.Empty(published.Failed);
+    }
+
+    /// <summary>What a healthy miner answers for each batch, computed in-process.</summary>
+    private static async Task<Dictionary<ulong, int[][]>> Expected(IEnumerable<MineRequest> requests)
+    {
+        using var registry = TestJobs.Registry();
+        registry.Register("det", TestJobs.Model(), null, false).Weights.Install(1, TestJobs.Weights(1));
+        var miner = new BatchMiner(registry, Microsoft.Extensions.Options.Options.Create(new MinerOptions()));
+        var expected = new Dictionary<ulong, int[][]>();
+        foreach (var request in requests)
+        {
+            var response = await miner.MineAsync(request, new PolicyCache(), CancellationToken.None);
+            expected[request.BatchId] = [.. response.Images.Select(i => i.Indices.ToArray())];
+        }
+
+        return expected;
+    }
+
+    [Fact]
+    public async Task When_the_current_miner_stops_unanswered_batches_go_to_the_next_and_each_is_answered_once()
+    {
+        var a = await LoopbackMiner.StartAsync();
+        await using var b = await LoopbackMiner.StartAsync();
+        using var client = new MinerClient(Options(a, b));
+        await Prepare(client);
+        var requests = Enumerable.Range(0, 24).Select(i => TestJobs.Request("det", (ulong)(100 + i), seed: i)).ToArray();
+        var expected = await Expected(requests);
+
+        await using var session = client.OpenMiningSession();
+        var first = await session.MineAsync(requests[0]);
+        Assert.Equal(a.Address.ToString(), session.Endpoint);
+        var rest = requests.Skip(1).Select(r => session.MineAsync(r)).ToArray(); // all in flight
+        await a.DisposeAsync(); // miner A goes away with batches unanswered
+        var responses = new[] { first }.Concat(await Task.WhenAll(rest)).ToArray();
+
+        Assert.Equal(requests.Select(r => r.BatchId), responses.Select(r => r.BatchId));
+        foreach (var response in responses)
+        {
+            Assert.Null(response.Error);
+            Assert.Equal(expected[response.BatchId], response.Images.Select(i => i.Indices.ToArray()));
+        }
+
+        Assert.True(session.StreamsOpened >= 2, "the session never reconnected");
+        Assert.Equal(b.Address.ToString(), session.Endpoint);
+    }
+
+    [Fact]
+    public async Task A_miner_killed_and_restarted_under_a_streaming_client_loses_and_duplicates_nothing()
+    {
+        var miner = await LoopbackMiner.StartAsync();
+        var address = miner.Address;
+        using var client = new MinerClient(Options(miner));
+        await Prepare(client);
+        var requests = Enumerable.Range(0, 12).Select(i => TestJobs.Request("det", (ulong)i, seed: 50 + i)).ToArray();
+        var expected = await Expected(requests);
+        await using var session = client.OpenMiningSession();
+
+        var early = await Task.WhenAll(requests.Take(3).Select(r => session.MineAsync(r)));
+        var late = requests.Skip(3).Select(r => session.MineAsync(r)).ToArray();
+        await miner.DisposeAsync();
+        await using var restarted = await LoopbackMiner.StartAsync(("Miner:Listen", $"http://127.0.0.1:{address.Port}"));
+        await Prepare(client); // a new process knows no jobs: the trainer registers and publishes again
+        var responses = early.Concat(await Task.WhenAll(late)).ToArray();
+
+        Assert.Equal(requests.Select(r => r.BatchId), responses.Select(r => r.BatchId));
+        Assert.Equal(requests.Length, responses.Select(r => r.BatchId).Distinct().Count());
+        foreach (var response in responses)
+        {
+            // A batch resent before the job was registered again gets NOT_FOUND: the trainer's cue.
+            if (response.Error is { } error)
+            {
+                Assert.Equal(5, error.Code);
+                continue;
+            }
+
+            Assert.Equal(expected[response.BatchId], response.Images.Select(i => i.Indices.ToArray()));
+        }
+
+        var again = await session.MineAsync(TestJobs.Request("det", 99, seed: 7));
+        Assert.Null(again.Error);
+    }
+
+    [Fact]
+    public async Task With_every_miner_down_unanswered_batches_fail_with_miner_unavailable()
+    {
+        var miner = await LoopbackMiner.StartAsync();
+        var options = Options(miner);
+        options.MaxRetries = 2;
+        using var client = new MinerClient(options);
+        await Prepare(client);
+        await miner.DisposeAsync();
+        await using var session = client.OpenMiningSession();
+        await Assert.ThrowsAsync<MinerUnavailableException>(() => session.MineAsync(TestJobs.Request("det", 1, seed: 1)));
+    }
+
+    [Fact]
+    public async Task Weights_are_published_in_chunks_to_every_replica()
+    {
+        await using var a = await LoopbackMiner.StartAsync();
+        await using var b = await LoopbackMiner.StartAsync();
+        var options = Options(a, b);
+        options.PublishChunkBytes = 64; // 16 floats a message: every tensor in several chunks
+        using var client = new MinerClient(options);
+        await Prepare(client);
+        foreach (var miner in new[] { a, b })
+        {
+            using var single = new MinerClient(Options(miner));
+            var status = await single.GetStatusAsync("det");
+            Assert.Equal([1ul], status.Jobs.Single().Versions.Select(v => v.Version));
+        }
+
+        await using var session = client.OpenMiningSession();
+        var request = TestJobs.Request("det", 5, seed: 3);
+        var response = await session.MineAsync(request);
+        Assert.Equal((await Expected([request]))[5], response.Images.Select(i => i.Indices.ToArray()));
+    }
+}
