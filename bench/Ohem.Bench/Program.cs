@@ -6,4 +6,5 @@ using Ohem.Bench;
 var root = new RootCommand("OhemService benchmarks.");
 root.Subcommands.Add(SelectionBenchmark.Command());
 root.Subcommands.Add(ScoringBenchmark.Command());
+root.Subcommands.Add(TransportBenchmark.Command());
 return root.Parse(args).Invoke();

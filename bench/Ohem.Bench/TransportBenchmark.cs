@@ -1,0 +1,239 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Ohem.Client;
+using Ohem.Grpc;
+using Ohem.Onnx.Export;
+using Ohem.Onnx.Scoring;
+using Ohem.Protocol.Methods;
+using Ohem.Protocol.V1;
+using Ohem.Reference;
+using Spectre.Console;
+
+namespace Ohem.Bench;
+
+/// <summary>
+/// The miner's transport on loopback, each figure beside the same work in-process:
+/// (1) feature payload through one Mine stream (framing, the socket, the one protobuf parse) with
+/// a server that only parses, beside parsing the same bytes in-process; (2) full mining round
+/// trips of 2 x 2,000 RoIs over [2, 256, 38, 50], beside the same scoring in-process.
+/// </summary>
+internal static class TransportBenchmark
+{
+    public static Command Command()
+    {
+        var batches = new Option<int>("--batches") { Description = "Batches for the payload test.", DefaultValueFactory = _ => 200 };
+        var mined = new Option<int>("--mined") { Description = "Batches for the mining round trips.", DefaultValueFactory = _ => 6 };
+        var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table as Markdown here." };
+        var command = new Command("transport", "Mine stream throughput on loopback vs the same work in-process.") { batches, mined, markdown };
+        command.SetAction(r => Run(r.GetValue(batches), r.GetValue(mined), r.GetValue(markdown)).GetAwaiter().GetResult());
+        return command;
+    }
+
+    private static readonly RoiHeadSpec Spec = new(256, 7, 7, 1f / 16, [1024, 1024], 20);
+
+    private static async Task<int> Run(int batchCount, int minedCount, FileInfo? markdown)
+    {
+        var rows = new List<string[]>();
+        await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).StartAsync(async ctx =>
+        {
+            var payloadTask = ctx.AddTask("feature payload through one stream", maxValue: 1);
+            rows.AddRange(await PayloadRows(batchCount, DataType.Float32));
+            rows.AddRange(await PayloadRows(batchCount, DataType.Float16));
+            payloadTask.Increment(1);
+            var miningTask = ctx.AddTask("mining round trips", maxValue: 1);
+            rows.Add(await MiningRow(minedCount));
+            miningTask.Increment(1);
+        });
+
+        string[] headers = ["what", "loopback", "in-process reference", "ratio"];
+        var table = new Table().Title("Miner transport on loopback, 1 stream");
+        foreach (var h in headers)
+        {
+            table.AddColumn(h);
+        }
+
+        var md = new System.Text.StringBuilder($"| {string.Join(" | ", headers)} |\n|---|---:|---:|---:|\n");
+        foreach (var row in rows)
+        {
+            table.AddRow(row.Select(Markup.Escape).ToArray());
+            md.Append(CultureInfo.InvariantCulture, $"| {string.Join(" | ", row)} |\n");
+        }
+
+        AnsiConsole.Write(table);
+        Console.WriteLine();
+        Console.Write(md);
+        if (markdown is not null)
+        {
+            await File.WriteAllTextAsync(markdown.FullName, md.ToString());
+        }
+
+        return 0;
+    }
+
+    /// <summary>A miner-shaped batch: [2, 256, 38, 50] features and 2 x 2,000 RoIs.</summary>
+    private static MineRequest Batch(ulong id, DataType dtype)
+    {
+        var rng = new Random(1);
+        var values = new float[2 * 256 * 38 * 50];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = MathF.Max(0f, (float)(rng.NextDouble() * 2 - 1));
+        }
+
+        var data = dtype == DataType.Float32
+            ? ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()))
+            : ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.Select(v => (Half)v).ToArray().AsSpan()));
+        var request = new MineRequest
+        {
+            JobId = "bench",
+            BatchId = id,
+            Features = new Tensor { Shape = { 2, 256, 38, 50 }, Dtype = dtype, Data = data },
+            Policy = new SelectionPolicy { Name = "ohem" },
+        };
+        for (var i = 0; i < 2; i++)
+        {
+            var (boxes, _) = SyntheticProposals.Generate(2000, i, width: 800, height: 608);
+            var image = new ImageRois();
+            image.Boxes.Add(boxes);
+            image.Labels.Add(Enumerable.Range(0, 2000).Select(r => r % 4 == 0 ? 1 + r % 20 : 0));
+            image.BoxTargets.Add(Enumerable.Repeat(0.1f, 8000));
+            request.Images.Add(image);
+        }
+
+        return request;
+    }
+
+    /// <summary>Payload through one stream to a server that only parses, pipelined 8 deep.</summary>
+    private static async Task<string[][]> PayloadRows(int count, DataType dtype)
+    {
+        var request = Batch(0, dtype);
+        var bytes = request.ToByteArray();
+        var featureBytes = (double)request.Features.Data.Length;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
+            k.Limits.Http2.InitialStreamWindowSize = 16 << 20;
+            k.Limits.Http2.MaxFrameSize = (1 << 20) - 1;
+            k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+        });
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        var definition = ServerServiceDefinition.CreateBuilder().AddMethod(MinerMethods.Mine, async (requests, responses, context) =>
+        {
+            while (await requests.MoveNext(context.CancellationToken))
+            {
+                await responses.WriteAsync(new MineResponse { BatchId = requests.Current.BatchId });
+            }
+        }).Build();
+        app.MapGrpcService(definition, new GrpcServerOptions { MaxReceiveMessageSize = 64 << 20 });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
+        var invoker = channel.CreateCallInvoker();
+
+        async Task<double> Stream(int n)
+        {
+            using var call = invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            var start = Stopwatch.GetTimestamp();
+            var reader = Task.Run(async () =>
+            {
+                var received = 0;
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                    received++;
+                }
+
+                return received;
+            });
+            for (var i = 0; i < n; i++)
+            {
+                request.BatchId = (ulong)i;
+                await call.RequestStream.WriteAsync(request);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            if (await reader != n)
+            {
+                throw new InvalidOperationException("responses lost");
+            }
+
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        await Stream(10); // warm-up
+        var seconds = await Stream(count);
+        var parseSeconds = Measure.MedianSeconds(() => MineRequest.Parser.ParseFrom(bytes), 20);
+        await app.StopAsync();
+        var perBatch = seconds / count;
+        var name = dtype == DataType.Float32 ? "float32" : "float16";
+        return
+        [
+            [$"feature payload, {name} ({featureBytes / 1e6:0.0} MB/batch), GB/s", Gbps(featureBytes, perBatch), Gbps(featureBytes, parseSeconds) + " (parse only)", (parseSeconds / perBatch).ToString("0.00", CultureInfo.InvariantCulture)],
+            [$"batches/s, {name}", (1 / perBatch).ToString("0", CultureInfo.InvariantCulture), (1 / parseSeconds).ToString("0", CultureInfo.InvariantCulture) + " (parse only)", ""],
+        ];
+    }
+
+    /// <summary>Full mining with the real head: loopback round trips vs the same scoring in-process.</summary>
+    private static async Task<string[]> MiningRow(int count)
+    {
+        var weights = RoiHeadExporter.RandomWeights(Spec, 1);
+        var app = Ohem.Service.MinerHost.Build([], b =>
+        {
+            b.Configuration["Miner:Listen"] = "http://127.0.0.1:0";
+            b.Configuration["Miner:MetricsListen"] = "";
+            b.Logging.ClearProviders();
+        });
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var client = new MinerClient(new MinerClientOptions { Endpoints = [address] });
+            var model = RoiHeadExporter.Export(Spec, weights);
+            await client.RegisterModelAsync("bench", model);
+            await client.PublishWeightsAsync("bench", 1, RoiHeadExporter.Weights(Spec).ToDictionary(w => w.Name, w => (weights[w.Name].ToArray(), w.Shape.Select(d => (long)d).ToArray())));
+            await using var session = client.OpenMiningSession();
+            var request = Batch(0, DataType.Float32);
+            await session.MineAsync(request); // warm-up
+            var start = Stopwatch.GetTimestamp();
+            var serverMs = 0.0;
+            for (var i = 1; i <= count; i++)
+            {
+                var r = request.Clone();
+                r.BatchId = (ulong)i;
+                var response = await session.MineAsync(r);
+                var t = response.Timings;
+                serverMs += t.DecodeMs + t.PoolMs + t.RunMs + t.LossMs + t.SelectMs;
+            }
+
+            var loopback = Stopwatch.GetElapsedTime(start).TotalSeconds / count;
+
+            using var store = new WeightsVersionStore(ScoringModel.Load(model));
+            store.Install(1, weights.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()));
+            var scorer = new RoiScorer(store);
+            var batch = new ScoringBatch(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(request.Features.Data.Span).ToArray(), (2, 256, 38, 50),
+                [.. request.Images.Select(i => new ImageRoiSet([.. i.Boxes], [.. i.Labels], [.. i.BoxTargets]))]);
+            var inProcess = Measure.MedianSeconds(() => scorer.Score(batch), count);
+            var outside = loopback - serverMs / 1000 / count;
+            return [$"mining round trip, 2 x 2,000 RoIs (s/batch; outside scoring {outside * 1e3:0.0} ms)",
+                loopback.ToString("0.000", CultureInfo.InvariantCulture), inProcess.ToString("0.000", CultureInfo.InvariantCulture) + " (scoring in-process)",
+                (inProcess / loopback).ToString("0.00", CultureInfo.InvariantCulture)];
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private static string Gbps(double bytes, double seconds) => (bytes / seconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture);
+}
