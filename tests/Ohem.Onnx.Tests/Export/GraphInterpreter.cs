@@ -47,55 +47,16 @@ internal static class GraphInterpreter
         return model.Graph.Output.ToDictionary(o => o.Name, o => values[o.Name], StringComparer.Ordinal);
     }
 
-    // ONNX MaxRoiPool-1 (Caffe RoI pooling), as ONNX Runtime computes it:
-    // start = round(x1 * scale), end = round(x2 * scale), round half away from zero;
-    // size = max(end - start + 1, 1); bin = size / pooled; bin p covers
-    // [floor(p * bin), ceil((p + 1) * bin)) + start, clipped to the map; an empty bin is 0.
+    // ONNX MaxRoiPool-1 as ONNX Runtime computes it: the written-out reference of ANCHORS.md,
+    // shared with the engine tests (Engine/MaxRoiPoolReference.cs).
     private static Tensor MaxRoiPool(Tensor x, Tensor rois, Dictionary<string, AttributeProto> attributes)
     {
         var pooled = attributes["pooled_shape"];
         Assert.Equal(AttributeProto.Types.AttributeType.Ints, pooled.Type);
         var (pooledH, pooledW) = ((int)pooled.Ints[0], (int)pooled.Ints[1]);
         var scale = attributes.TryGetValue("spatial_scale", out var s) ? s.F : 1f;
-        int c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], r = rois.Shape[0];
-        var output = new float[r * c * pooledH * pooledW];
-        for (var i = 0; i < r; i++)
-        {
-            var roi = rois.Data.AsSpan(5 * i, 5);
-            var batch = (int)roi[0];
-            var x1 = (int)MathF.Round(roi[1] * scale, MidpointRounding.AwayFromZero);
-            var y1 = (int)MathF.Round(roi[2] * scale, MidpointRounding.AwayFromZero);
-            var x2 = (int)MathF.Round(roi[3] * scale, MidpointRounding.AwayFromZero);
-            var y2 = (int)MathF.Round(roi[4] * scale, MidpointRounding.AwayFromZero);
-            var binH = Math.Max(y2 - y1 + 1, 1) / (float)pooledH;
-            var binW = Math.Max(x2 - x1 + 1, 1) / (float)pooledW;
-            for (var ch = 0; ch < c; ch++)
-            {
-                var plane = x.Data.AsSpan(((batch * c) + ch) * h * w, h * w);
-                for (var ph = 0; ph < pooledH; ph++)
-                {
-                    var hs = Math.Clamp((int)MathF.Floor(ph * binH) + y1, 0, h);
-                    var he = Math.Clamp((int)MathF.Ceiling((ph + 1) * binH) + y1, 0, h);
-                    for (var pw = 0; pw < pooledW; pw++)
-                    {
-                        var ws = Math.Clamp((int)MathF.Floor(pw * binW) + x1, 0, w);
-                        var we = Math.Clamp((int)MathF.Ceiling((pw + 1) * binW) + x1, 0, w);
-                        var max = he <= hs || we <= ws ? 0f : float.NegativeInfinity;
-                        for (var yy = hs; yy < he; yy++)
-                        {
-                            for (var xx = ws; xx < we; xx++)
-                            {
-                                max = Math.Max(max, plane[(yy * w) + xx]);
-                            }
-                        }
-
-                        output[((((i * c) + ch) * pooledH) + ph) * pooledW + pw] = max;
-                    }
-                }
-            }
-        }
-
-        return new Tensor(output, [r, c, pooledH, pooledW]);
+        var output = Engine.MaxRoiPoolReference.Pool(x.Data, x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], rois.Data, pooledH, pooledW, scale);
+        return new Tensor(output, [rois.Shape[0], x.Shape[1], pooledH, pooledW]);
     }
 
     private static Tensor Flatten(Tensor x, Dictionary<string, AttributeProto> attributes)
