@@ -46,6 +46,7 @@ internal static class TransportBenchmark
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).StartAsync(async ctx =>
         {
             var payloadTask = ctx.AddTask("feature payload through one stream", maxValue: 1);
+            rows.Add(await RawHttp2Row(batchCount));
             rows.AddRange(await PayloadRows(batchCount, DataType.Float32));
             rows.AddRange(await PayloadRows(batchCount, DataType.Float16));
             payloadTask.Increment(1);
@@ -112,7 +113,80 @@ internal static class TransportBenchmark
         return request;
     }
 
-    /// <summary>Payload through one stream to a server that only parses, pipelined 8 deep.</summary>
+    /// <summary>
+    /// The platform's own ceiling: one HTTP/2 request streaming 4 MB writes from HttpClient to a
+    /// Kestrel endpoint that discards them, no gRPC, no protobuf, same windows as the miner.
+    /// </summary>
+    private static async Task<string[]> RawHttp2Row(int count)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null;
+            k.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
+            k.Limits.Http2.InitialStreamWindowSize = 16 << 20;
+            k.Limits.Http2.MaxFrameSize = (1 << 20) - 1;
+            k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+        });
+        await using var app = builder.Build();
+        app.MapPost("/sink", async (Microsoft.AspNetCore.Http.HttpContext context) =>
+        {
+            long received = 0;
+            while (true)
+            {
+                var read = await context.Request.BodyReader.ReadAsync();
+                received += read.Buffer.Length;
+                context.Request.BodyReader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    return received;
+                }
+            }
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient(new SocketsHttpHandler { InitialHttp2StreamWindowSize = 16 << 20 });
+        var chunk = new byte[4 << 20];
+        async Task<double> Upload(int writes)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, address + "/sink")
+            {
+                Version = System.Net.HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Content = new RepeatedContent(chunk, writes),
+            };
+            var start = Stopwatch.GetTimestamp();
+            using var response = await client.SendAsync(request);
+            await response.Content.ReadAsStringAsync();
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        await Upload(10);
+        var seconds = await Upload(count);
+        await app.StopAsync();
+        return ["HTTP/2 upload ceiling, HttpClient to Kestrel, no gRPC (4 MB writes), GB/s", Gbps(chunk.Length * (double)count, seconds), "", ""];
+    }
+
+    private sealed class RepeatedContent(byte[] chunk, int count) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await stream.WriteAsync(chunk);
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
+    }
+
+    /// <summary>Payload through one stream to a server that only parses; the client writes as fast as flow control lets it.</summary>
     private static async Task<string[][]> PayloadRows(int count, DataType dtype)
     {
         var request = Batch(0, dtype);

@@ -22,4 +22,55 @@ public class MineStreamTests
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
     }
+
+    [Fact]
+    public async Task Batches_in_flight_stay_within_the_bound_and_none_is_lost_when_the_version_arrives()
+    {
+        // Two batches in flight at most, one per stream: the rest wait in the client and the
+        // transport (flow control), not in the server.
+        await using var miner = await LoopbackMiner.StartAsync(("Miner:MaxBatchesInFlight", "2"), ("Miner:MaxBatchesPerStream", "1"));
+        await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        var limit = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Api.InFlightLimit>(miner.App.Services);
+
+        // Two streams, six batches each, all waiting for weights version 1.
+        var streams = Enumerable.Range(0, 2).Select(s => Task.Run(async () =>
+        {
+            using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            var writing = Task.Run(async () =>
+            {
+                for (var i = 0; i < 6; i++)
+                {
+                    var request = TestJobs.Request("det", (ulong)(10 * s + i), seed: i);
+                    request.MinWeightsVersion = 1;
+                    await call.RequestStream.WriteAsync(request);
+                }
+
+                await call.RequestStream.CompleteAsync();
+            });
+            var ids = new List<ulong>();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                Assert.Null(call.ResponseStream.Current.Error);
+                ids.Add(call.ResponseStream.Current.BatchId);
+            }
+
+            await writing;
+            return ids;
+        })).ToArray();
+
+        var peak = 0;
+        for (var t = 0; t < 40; t++)
+        {
+            await Task.Delay(25);
+            peak = Math.Max(peak, limit.InUse);
+        }
+
+        Assert.Equal(2, peak); // both slots taken while waiting, never more
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(miner.App.Services)
+            .Get("det").Weights.Install(1, TestJobs.Weights(1));
+        var answered = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (ulong)i), answered[0]);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (ulong)(10 + i)), answered[1]);
+        Assert.True(limit.InUse <= 2);
+    }
 }
