@@ -32,12 +32,14 @@ public sealed class FgBgSampler : IHardExampleSelector
     /// <summary>Foreground samples first, then background, each in sample order.</summary>
     public Selection Select(ImageRois rois)
     {
-        rois.Validate(requireMaxOverlaps: true);
+        if (!SelectionBuilder.TryBegin(rois, out var candidates, out var ignored, out var empty, requireMaxOverlaps: true))
+        {
+            return empty;
+        }
+
         var labels = rois.Labels;
         var overlaps = rois.MaxOverlaps;
         var r = labels.Length;
-        var ignored = SelectionBuilder.CountIgnored(labels);
-        var candidates = r - ignored;
 
         var fg = ArrayPool<int>.Shared.Rent(r);
         var bg = ArrayPool<int>.Shared.Rent(r);

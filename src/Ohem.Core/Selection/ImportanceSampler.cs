@@ -34,15 +34,13 @@ public sealed class ImportanceSampler : IHardExampleSelector
     /// <summary>Indices in sample order (descending key) with their importance weights.</summary>
     public Selection Select(ImageRois rois)
     {
-        rois.Validate();
+        if (!SelectionBuilder.TryBegin(rois, out var candidates, out var ignored, out var empty))
+        {
+            return empty;
+        }
+
         var labels = rois.Labels;
         var losses = rois.Losses;
-        var ignored = SelectionBuilder.CountIgnored(labels);
-        var candidates = labels.Length - ignored;
-        if (candidates == 0)
-        {
-            return SelectionBuilder.Empty(0, ignored);
-        }
 
         var rented = ArrayPool<SampleKey>.Shared.Rent(candidates);
         try

@@ -25,14 +25,12 @@ public sealed class OhemSelector : IHardExampleSelector
     /// <summary>Indices come back hardest first (loss descending, lower index first on ties).</summary>
     public Selection Select(ImageRois rois)
     {
-        rois.Validate();
-        var labels = rois.Labels;
-        var ignored = SelectionBuilder.CountIgnored(labels);
-        var candidates = labels.Length - ignored;
-        if (candidates == 0)
+        if (!SelectionBuilder.TryBegin(rois, out var candidates, out var ignored, out var empty))
         {
-            return SelectionBuilder.Empty(0, ignored);
+            return empty;
         }
+
+        var labels = rois.Labels;
 
         int[] survivors;
         if (ignored == 0)

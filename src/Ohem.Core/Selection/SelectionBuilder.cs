@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Ohem.Core.Selection;
 
 /// <summary>
@@ -6,6 +8,19 @@ namespace Ohem.Core.Selection;
 /// </summary>
 internal static class SelectionBuilder
 {
+    /// <summary>
+    /// How every policy starts: check the RoIs, count candidates and ignored ones; false, with the
+    /// empty selection, when no RoI can be selected.
+    /// </summary>
+    public static bool TryBegin(ImageRois rois, out int candidates, out int ignored, [NotNullWhen(false)] out Selection? empty, bool requireMaxOverlaps = false)
+    {
+        rois.Validate(requireMaxOverlaps);
+        ignored = CountIgnored(rois.Labels);
+        candidates = rois.Labels.Length - ignored;
+        empty = candidates == 0 ? Empty(0, ignored) : null;
+        return empty is null;
+    }
+
     /// <summary>Number of RoIs with label -1 (never candidates).</summary>
     public static int CountIgnored(ReadOnlySpan<int> labels)
     {

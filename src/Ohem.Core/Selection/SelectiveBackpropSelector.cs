@@ -44,15 +44,13 @@ public sealed class SelectiveBackpropSelector : IHardExampleSelector
 
     public Selection Select(ImageRois rois)
     {
-        rois.Validate();
+        if (!SelectionBuilder.TryBegin(rois, out var candidates, out var ignored, out var empty))
+        {
+            return empty;
+        }
+
         var labels = rois.Labels;
         var losses = rois.Losses;
-        var ignored = SelectionBuilder.CountIgnored(labels);
-        var candidates = labels.Length - ignored;
-        if (candidates == 0)
-        {
-            return SelectionBuilder.Empty(0, ignored);
-        }
 
         for (var i = 0; i < labels.Length; i++)
         {

@@ -24,15 +24,13 @@ public sealed class TopKSelector : IHardExampleSelector
     /// <summary>Indices come back hardest first (loss descending, lower index first on ties).</summary>
     public Selection Select(ImageRois rois)
     {
-        rois.Validate();
+        if (!SelectionBuilder.TryBegin(rois, out var candidates, out var ignored, out var empty))
+        {
+            return empty;
+        }
+
         var labels = rois.Labels;
         var losses = rois.Losses;
-        var ignored = SelectionBuilder.CountIgnored(labels);
-        var candidates = labels.Length - ignored;
-        if (candidates == 0)
-        {
-            return SelectionBuilder.Empty(0, ignored);
-        }
 
         var rented = ArrayPool<ulong>.Shared.Rent(candidates);
         try
