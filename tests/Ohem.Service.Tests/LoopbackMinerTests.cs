@@ -153,6 +153,23 @@ public class LoopbackMinerTests
     }
 
     [Fact]
+    public async Task Health_watch_streams_the_current_status()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        foreach (var (service, expected) in new[]
+        {
+            ("ohem.v1.HardExampleMiner", HealthCheckResponse.Types.ServingStatus.Serving),
+            ("nope", HealthCheckResponse.Types.ServingStatus.ServiceUnknown),
+        })
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var watch = miner.Invoker.AsyncServerStreamingCall(MinerMethods.Watch, null, new CallOptions(cancellationToken: cancel.Token), new HealthCheckRequest { Service = service });
+            Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+            Assert.Equal(expected, watch.ResponseStream.Current.Status);
+        }
+    }
+
+    [Fact]
     public void Method_names_match_the_proto_descriptors()
     {
         var miner = MinerReflection.Descriptor.Services.Single();

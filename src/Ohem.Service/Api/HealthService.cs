@@ -37,9 +37,10 @@ public sealed class HealthService(IHostApplicationLifetime lifetime)
             return;
         }
 
+        using var untilStopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping).Token).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, untilStopping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {

@@ -1,5 +1,4 @@
 using Ohem.Protocol.Methods;
-using Microsoft.Extensions.Options;
 using Ohem.Grpc;
 using Ohem.Onnx;
 using Ohem.Protocol.V1;
@@ -10,7 +9,7 @@ using Ohem.Service.Publishing;
 namespace Ohem.Service.Api;
 
 /// <summary>The HardExampleMiner API: each method a thin handler over the jobs and the miner.</summary>
-public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, WriteAuthorization authorization, InFlightLimit limit, MinerMetrics metrics, IOptions<MinerOptions> options)
+public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, WriteAuthorization authorization, InFlightLimit limit, MinerMetrics metrics)
 {
     public ServerServiceDefinition Definition() => ServerServiceDefinition.CreateBuilder()
         .AddMethod(MinerMethods.Mine, mine.Handle)
@@ -118,6 +117,4 @@ public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, Write
             throw new RpcException(new Status(code, MinerErrors.Message(e)));
         }
     }
-
-    internal int MaxMessageBytes => options.Value.MaxMessageBytes;
 }
