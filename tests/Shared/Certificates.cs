@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Ohem.Grpc.Tests.Support;
+namespace Ohem.Testing;
 
 /// <summary>Self-signed certificates made in the test: a server certificate for 127.0.0.1/localhost and a client certificate.</summary>
 internal static class Certificates
