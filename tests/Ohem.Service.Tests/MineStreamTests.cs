@@ -73,4 +73,52 @@ public class MineStreamTests
         Assert.Equal(Enumerable.Range(0, 6).Select(i => (ulong)(10 + i)), answered[1]);
         Assert.True(limit.InUse <= 2);
     }
+
+    [Fact]
+    public async Task On_shutdown_a_stream_answers_what_it_read_then_ends_unavailable()
+    {
+        var miner = await LoopbackMiner.StartAsync(("Miner:MaxBatchesPerStream", "2"));
+        try
+        {
+            await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+            var services = miner.App.Services;
+            var limit = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Api.InFlightLimit>(services);
+            using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            for (var i = 0; i < 3; i++)
+            {
+                var request = TestJobs.Request("det", (ulong)i, seed: i);
+                request.MinWeightsVersion = 1; // held until the version arrives
+                await call.RequestStream.WriteAsync(request);
+            }
+
+            for (var t = 0; t < 200 && limit.InUse == 0; t++)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.True(limit.InUse > 0, "the miner never read a batch");
+            var stopping = miner.App.StopAsync(); // stops reading; the batches read are drained
+            await Task.Delay(100);
+            Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(services)
+                .Get("det").Weights.Install(1, TestJobs.Weights(1));
+
+            var answered = new List<ulong>();
+            var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)))
+                {
+                    Assert.Null(call.ResponseStream.Current.Error);
+                    answered.Add(call.ResponseStream.Current.BatchId);
+                }
+            });
+            Assert.Equal(StatusCode.Unavailable, ended.StatusCode);
+            Assert.NotEmpty(answered);
+            Assert.Equal(Enumerable.Range(0, answered.Count).Select(i => (ulong)i), answered); // a prefix, in order
+            await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await miner.DisposeAsync();
+        }
+    }
 }
