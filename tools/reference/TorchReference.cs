@@ -168,6 +168,33 @@ internal static class TorchReference
         }
     }
 
+    /// <summary>torchvision's BoxCoder (weights 10, 10, 5, 5): encode gt against rois, decode deltas on rois.</summary>
+    public static (float[] Encoded, float[] Decoded) BoxCoder(float[] rois, float[] groundTruth, float[] deltas)
+    {
+        var input = Path.GetTempFileName();
+        var output = Path.GetTempFileName();
+        try
+        {
+            using (var w = new BinaryWriter(File.Create(input)))
+            {
+                w.Write(rois.Length / 4);
+                Write(w, rois);
+                Write(w, groundTruth);
+                Write(w, deltas);
+            }
+
+            Run("boxcoder", input, output, 1);
+            var bytes = File.ReadAllBytes(output);
+            var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+            return (all[..rois.Length], all[rois.Length..]);
+        }
+        finally
+        {
+            File.Delete(input);
+            File.Delete(output);
+        }
+    }
+
     private static void Write(BinaryWriter w, float[] values) =>
         w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
 

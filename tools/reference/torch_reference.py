@@ -152,6 +152,20 @@ def run_head(data, out):
     out.write(struct.pack("<dd", seconds, one_roi))
 
 
+def run_box_coder(data, out):
+    """boxcoder := int32 n | float32[n*4] rois | float32[n*4] gt | float32[n*4] deltas
+    result := float32[n*4] encoded | float32[n*4] decoded (torchvision BoxCoder, weights 10, 10, 5, 5)"""
+    from torchvision.models.detection._utils import BoxCoder
+    (n,) = struct.unpack_from("<i", data, 0)
+    rois, gt, deltas = (torch.frombuffer(bytearray(data[4 + 16 * n * k:4 + 16 * n * (k + 1)]), dtype=torch.float32).reshape(n, 4)
+                        for k in range(3))
+    coder = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
+    encoded = coder.encode_single(gt, rois)
+    decoded = coder.decode_single(deltas, rois)
+    out.write(encoded.numpy().astype("<f4").tobytes())
+    out.write(decoded.numpy().astype("<f4").tobytes())
+
+
 def main():
     command, path_in, path_out = sys.argv[1:4]
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
@@ -165,8 +179,10 @@ def main():
             run_loss(data, out)
         elif command == "head":
             run_head(data, out)
+        elif command == "boxcoder":
+            run_box_coder(data, out)
         else:
-            raise SystemExit(f"unknown command {command!r}; expected nms, loss or head")
+            raise SystemExit(f"unknown command {command!r}; expected nms, loss, head or boxcoder")
     print(f"torch {torch.__version__} torchvision {torchvision.__version__} threads {torch.get_num_threads()}",
           file=sys.stderr)
 
