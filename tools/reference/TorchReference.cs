@@ -23,28 +23,24 @@ internal static class TorchReference
 
     public static IReadOnlyList<NmsAnswer> Nms(IReadOnlyList<NmsCase> cases, int threads = 1)
     {
-        var input = Path.GetTempFileName();
-        var output = Path.GetTempFileName();
-        try
+        return Exchange("nms", threads, w =>
         {
-            using (var w = new BinaryWriter(File.Create(input)))
+            foreach (var c in cases)
             {
-                foreach (var c in cases)
+                w.Write(c.PerClass ? 1 : 0);
+                w.Write(c.Scores.Length);
+                w.Write((double)c.IouThreshold); // the float's exact value: torch compares float IoU > double
+                w.Write(c.Repeats);
+                Write(w, c.Boxes);
+                Write(w, c.Scores);
+                foreach (var k in c.Classes)
                 {
-                    w.Write(c.PerClass ? 1 : 0);
-                    w.Write(c.Scores.Length);
-                    w.Write((double)c.IouThreshold); // the float's exact value: torch compares float IoU > double
-                    w.Write(c.Repeats);
-                    Write(w, c.Boxes);
-                    Write(w, c.Scores);
-                    foreach (var k in c.Classes)
-                    {
-                        w.Write(k);
-                    }
+                    w.Write(k);
                 }
             }
-
-            Run("nms", input, output, threads);
+        },
+        output =>
+        {
             using var r = new BinaryReader(File.OpenRead(output));
             var answers = new List<NmsAnswer>(cases.Count);
             for (var i = 0; i < cases.Count; i++)
@@ -59,38 +55,29 @@ internal static class TorchReference
             }
 
             return answers;
-        }
-        finally
-        {
-            File.Delete(input);
-            File.Delete(output);
-        }
+        });
     }
 
     /// <summary>Per-RoI cross-entropy + [label &gt;= 1] smooth-L1 computed by torch.nn.functional.</summary>
     public static (float[] Loss, double MedianSeconds) Loss(
         float[] logits, float[] deltas, int[] labels, float[] targets, int numClasses, int repeats, int threads = 1)
     {
-        var input = Path.GetTempFileName();
-        var output = Path.GetTempFileName();
-        try
+        return Exchange("loss", threads, w =>
         {
-            using (var w = new BinaryWriter(File.Create(input)))
+            w.Write(labels.Length);
+            w.Write(numClasses + 1);
+            w.Write(repeats);
+            Write(w, logits);
+            Write(w, deltas);
+            foreach (var l in labels)
             {
-                w.Write(labels.Length);
-                w.Write(numClasses + 1);
-                w.Write(repeats);
-                Write(w, logits);
-                Write(w, deltas);
-                foreach (var l in labels)
-                {
-                    w.Write(l);
-                }
-
-                Write(w, targets);
+                w.Write(l);
             }
 
-            Run("loss", input, output, threads);
+            Write(w, targets);
+        },
+        output =>
+        {
             using var r = new BinaryReader(File.OpenRead(output));
             var loss = new float[labels.Length];
             for (var i = 0; i < loss.Length; i++)
@@ -99,12 +86,7 @@ internal static class TorchReference
             }
 
             return (loss, r.ReadDouble());
-        }
-        finally
-        {
-            File.Delete(input);
-            File.Delete(output);
-        }
+        });
     }
 
     /// <summary>
@@ -115,43 +97,39 @@ internal static class TorchReference
         (int N, int C, int H, int W) shape, int pooledH, int pooledW, float scale, int[] hidden, int classes,
         IReadOnlyList<float[]> weightsInOrder, float[] features, float[] rois, int[] labels, float[] targets, int repeats, int threads)
     {
-        var input = Path.GetTempFileName();
-        var output = Path.GetTempFileName();
-        try
+        return Exchange("head", threads, w =>
         {
-            using (var w = new BinaryWriter(File.Create(input)))
+            foreach (var v in new[] { shape.N, shape.C, shape.H, shape.W, pooledH, pooledW })
             {
-                foreach (var v in new[] { shape.N, shape.C, shape.H, shape.W, pooledH, pooledW })
-                {
-                    w.Write(v);
-                }
-
-                w.Write(scale);
-                w.Write(hidden.Length);
-                foreach (var v in hidden)
-                {
-                    w.Write(v);
-                }
-
-                w.Write(classes);
-                w.Write(labels.Length);
-                w.Write(repeats);
-                foreach (var weight in weightsInOrder)
-                {
-                    Write(w, weight);
-                }
-
-                Write(w, features);
-                Write(w, rois);
-                foreach (var l in labels)
-                {
-                    w.Write(l);
-                }
-
-                Write(w, targets);
+                w.Write(v);
             }
 
-            Run("head", input, output, threads);
+            w.Write(scale);
+            w.Write(hidden.Length);
+            foreach (var v in hidden)
+            {
+                w.Write(v);
+            }
+
+            w.Write(classes);
+            w.Write(labels.Length);
+            w.Write(repeats);
+            foreach (var weight in weightsInOrder)
+            {
+                Write(w, weight);
+            }
+
+            Write(w, features);
+            Write(w, rois);
+            foreach (var l in labels)
+            {
+                w.Write(l);
+            }
+
+            Write(w, targets);
+        },
+        output =>
+        {
             using var r = new BinaryReader(File.OpenRead(output));
             var loss = new float[labels.Length];
             for (var i = 0; i < loss.Length; i++)
@@ -160,16 +138,32 @@ internal static class TorchReference
             }
 
             return (loss, r.ReadDouble(), r.ReadDouble());
-        }
-        finally
-        {
-            File.Delete(input);
-            File.Delete(output);
-        }
+        });
     }
 
     /// <summary>torchvision's BoxCoder (weights 10, 10, 5, 5): encode gt against rois, decode deltas on rois.</summary>
     public static (float[] Encoded, float[] Decoded) BoxCoder(float[] rois, float[] groundTruth, float[] deltas)
+    {
+        return Exchange("boxcoder", 1, w =>
+        {
+            w.Write(rois.Length / 4);
+            Write(w, rois);
+            Write(w, groundTruth);
+            Write(w, deltas);
+        },
+        output =>
+        {
+            var bytes = File.ReadAllBytes(output);
+            var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+            return (all[..rois.Length], all[rois.Length..]);
+        });
+    }
+
+    /// <summary>
+    /// One round with the script: the request written to a temp file, the script run, the answer
+    /// read from another temp file; both files removed whatever happens.
+    /// </summary>
+    private static T Exchange<T>(string command, int threads, Action<BinaryWriter> write, Func<string, T> read)
     {
         var input = Path.GetTempFileName();
         var output = Path.GetTempFileName();
@@ -177,16 +171,11 @@ internal static class TorchReference
         {
             using (var w = new BinaryWriter(File.Create(input)))
             {
-                w.Write(rois.Length / 4);
-                Write(w, rois);
-                Write(w, groundTruth);
-                Write(w, deltas);
+                write(w);
             }
 
-            Run("boxcoder", input, output, 1);
-            var bytes = File.ReadAllBytes(output);
-            var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
-            return (all[..rois.Length], all[rois.Length..]);
+            Run(command, input, output, threads);
+            return read(output);
         }
         finally
         {
