@@ -1,0 +1,2 @@
+// Replaced by the CLI (train / eval) as the trainer lands.
+return 0;
