@@ -1,2 +1,8 @@
-// Replaced by the CLI (train / eval) as the trainer lands.
-return 0;
+using System.CommandLine;
+using Ohem.Trainer.Cli;
+
+// The trainer: Fast R-CNN on the bundled Fashion-MNIST detection data, with hard-example mining.
+var root = new RootCommand("OhemService trainer: train and evaluate a detector with a selection policy.");
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Ohem.Onnx.Export;
+using Ohem.Torch;
+using Ohem.Trainer.Data;
+using Ohem.Trainer.Evaluation;
+
+namespace Ohem.Trainer.Training;
+
+/// <summary>What a finished run reports.</summary>
+/// <param name="Output">The run folder.</param>
+/// <param name="Validation">Validation AP per class and mAP after the last step.</param>
+/// <param name="MeanIterationSeconds">Mean seconds per iteration (all stages but the probe), after
+/// the first 10 steps (warm-up).</param>
+public sealed record TrainingSummary(string Output, VocResult Validation, double MeanIterationSeconds);
+
+/// <summary>
+/// The training loop: per step, a batch of N canvases and their proposals, the backbone forward,
+/// mining (the policy picks B RoIs), the head's forward and backward on those only (into the
+/// backbone through the feature maps), and an SGD update. Writes the run folder: metrics.jsonl,
+/// run.json (the options, to load the checkpoint again), checkpoint.pt and scoring-model.onnx (the
+/// head in the miner's scoring-model contract).
+/// </summary>
+public static class TrainingRun
+{
+    private static readonly JsonSerializerOptions RunJson = new() { WriteIndented = true };
+
+    /// <summary>File names inside a run folder.</summary>
+    public const string MetricsFile = "metrics.jsonl", RunFile = "run.json", CheckpointFile = "checkpoint.pt", ScoringModelFile = "scoring-model.onnx";
+
+    /// <summary>Trains as <paramref name="options"/> says; <paramref name="onStep"/> sees every logged record.</summary>
+    public static TrainingSummary Run(TrainOptions options, Action<MetricsRecord>? onStep = null, Action<string>? onPhase = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Directory.CreateDirectory(options.Output);
+        TorchRuntime.SetThreads(options.Threads);
+
+        onPhase?.Invoke("building data");
+        var train = DetectionDataset.Create(DetectionSplit.Train, options.TrainImages, options.Seed, proposals: options.Proposals);
+        var validation = DetectionDataset.Create(DetectionSplit.Validation, options.ValidationImages, options.Seed, proposals: options.Proposals);
+        var detectorOptions = options.Detector with { Seed = options.Seed };
+        using var detector = Detector.Create(detectorOptions);
+        WriteRunFile(options with { Detector = detectorOptions });
+
+        var miner = new InProcessMiner(
+            detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
+        var order = new BatchOrder(train.Count, options.ImagesPerBatch, options.Seed);
+        using var log = new MetricsLog(Path.Combine(options.Output, MetricsFile));
+        var timer = new StageTimer();
+        double timedSeconds = 0;
+        var timedSteps = 0;
+
+        onPhase?.Invoke("training");
+        for (var step = 1; step <= options.Steps; step++)
+        {
+            timer.Reset();
+            var lr = options.LearningRateAt(step);
+            var indices = order.Next();
+            var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(train, indices));
+            using var features = timer.Time(Stage.Backbone, () => detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size));
+            var probe = !miner.ScoresEveryBatch && (step % options.ProbeEvery == 0 || step == 1);
+            var mined = timer.Time(Stage.Mining, () => miner.Mine(features, batch));
+            if (probe)
+            {
+                var losses = timer.Time(Stage.Probe, () => miner.Score(features, batch));
+                mined = mined with { LossAll = MinedBatch.MeanOverLabelled(losses, batch.Labels) };
+            }
+
+            var (loss, foreground) = timer.Time(Stage.HeadForwardBackward, () => TrainSelected(detector, features, batch, mined));
+            timer.Time(Stage.Step, () => detector.Step(lr));
+
+            float? map = null;
+            if (options.EvalEvery > 0 && step % options.EvalEvery == 0 && step != options.Steps)
+            {
+                onPhase?.Invoke($"evaluating at step {step}");
+                map = Validation.Evaluate(detector, validation).MeanAp;
+                onPhase?.Invoke("training");
+            }
+
+            var record = new MetricsRecord(
+                step, lr, loss, mined.LossAll,
+                mined.Indices.Length == 0 ? 0f : (float)foreground / mined.Indices.Length,
+                mined.Indices.Length, timer, map);
+            if (step > 10)
+            {
+                timedSeconds += timer.IterationSeconds;
+                timedSteps++;
+            }
+
+            if (step < options.Steps)
+            {
+                log.Write(record);
+                onStep?.Invoke(record);
+            }
+            else
+            {
+                onPhase?.Invoke("final evaluation");
+                var final = Validation.Evaluate(detector, validation);
+                var last = record with { ValidationMap = final.MeanAp };
+                log.Write(last);
+                onStep?.Invoke(last);
+                Save(detector, options.Output);
+                return new TrainingSummary(options.Output, final, timedSteps == 0 ? 0 : timedSeconds / timedSteps);
+            }
+        }
+
+        throw new InvalidOperationException("unreachable: the loop returns at its last step");
+    }
+
+    /// <summary>The head's forward, loss and backward on the mined RoIs.</summary>
+    private static (float Loss, int Foreground) TrainSelected(Detector detector, FeatureMaps features, TrainingBatch batch, MinedBatch mined)
+    {
+        var n = mined.Indices.Length;
+        var rois = new float[n * 5];
+        var labels = new int[n];
+        var targets = new float[n * 4];
+        var foreground = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var j = mined.Indices[i];
+            batch.Rois.AsSpan(5 * j, 5).CopyTo(rois.AsSpan(5 * i, 5));
+            batch.Targets.AsSpan(4 * j, 4).CopyTo(targets.AsSpan(4 * i, 4));
+            labels[i] = batch.Labels[j];
+            foreground += labels[i] >= 1 ? 1 : 0;
+        }
+
+        var perRoi = new float[n];
+        var loss = detector.TrainHead(features, rois, labels, targets, mined.Weights ?? [], perRoi);
+        return (loss, foreground);
+    }
+
+    /// <summary>Writes the checkpoint and the head as a scoring model.</summary>
+    private static void Save(Detector detector, string output)
+    {
+        detector.Save(Path.Combine(output, CheckpointFile));
+        File.WriteAllBytes(
+            Path.Combine(output, ScoringModelFile),
+            RoiHeadExporter.Export(DetectorHead.Spec(detector.Options), detector.HeadWeights()));
+    }
+
+    private static void WriteRunFile(TrainOptions options)
+    {
+        File.WriteAllText(Path.Combine(options.Output, RunFile), JsonSerializer.Serialize(options, RunJson));
+    }
+
+    /// <summary>The options a run was made with, read back from its run.json.</summary>
+    public static TrainOptions ReadRunFile(string runFolder)
+    {
+        var path = Path.Combine(runFolder, RunFile);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path} does not exist; expected a run folder written by `train`.", path);
+        }
+
+        return JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(path), RunJson)
+            ?? throw new InvalidDataException($"{path} holds no options.");
+    }
+}
