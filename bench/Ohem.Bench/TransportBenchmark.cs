@@ -16,6 +16,8 @@ using Ohem.Onnx.Scoring;
 using Ohem.Protocol.Methods;
 using Ohem.Protocol.V1;
 using Ohem.Reference;
+using Ohem.Service.Api;
+using Ohem.Service.Mining;
 using Spectre.Console;
 
 namespace Ohem.Bench;
@@ -23,7 +25,9 @@ namespace Ohem.Bench;
 /// <summary>
 /// The miner's transport on loopback, each figure beside the same work in-process:
 /// (1) feature payload through one Mine stream (framing, the socket, the one protobuf parse) with
-/// a server that only parses, beside parsing the same bytes in-process; (2) full mining round
+/// a server that only parses (the miner's transport settings and receive path), beside the same
+/// parse of the same bytes in-process and beside the platform's HTTP/2 upload ceiling measured
+/// in the same run; the CPU both ends spend per batch; (2) full mining round
 /// trips of 2 x 2,000 RoIs over [2, 256, 38, 50], beside the same scoring in-process.
 /// </summary>
 internal static class TransportBenchmark
@@ -33,8 +37,9 @@ internal static class TransportBenchmark
         var batches = new Option<int>("--batches") { Description = "Batches for the payload test.", DefaultValueFactory = _ => 200 };
         var mined = new Option<int>("--mined") { Description = "Batches for the mining round trips.", DefaultValueFactory = _ => 6 };
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table as Markdown here." };
-        var command = new Command("transport", "Mine stream throughput on loopback vs the same work in-process.") { batches, mined, markdown };
-        command.SetAction(r => Run(r.GetValue(batches), r.GetValue(mined), r.GetValue(markdown)).GetAwaiter().GetResult());
+        var payloadOnly = new Option<bool>("--payload-only") { Description = "Only the payload rows (no ONNX model, no mining): quick, for profiling the transport." };
+        var command = new Command("transport", "Mine stream throughput on loopback vs the same work in-process.") { batches, mined, markdown, payloadOnly };
+        command.SetAction(r => Run(r.GetValue(batches), r.GetValue(payloadOnly) ? 0 : r.GetValue(mined), r.GetValue(markdown)).GetAwaiter().GetResult());
         return command;
     }
 
@@ -46,13 +51,17 @@ internal static class TransportBenchmark
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).StartAsync(async ctx =>
         {
             var payloadTask = ctx.AddTask("feature payload through one stream", maxValue: 1);
-            rows.Add(await RawHttp2Row(batchCount));
-            rows.AddRange(await PayloadRows(batchCount, DataType.Float32));
-            rows.AddRange(await PayloadRows(batchCount, DataType.Float16));
+            var (ceilingRow, ceiling) = await RawHttp2Row(batchCount);
+            rows.Add(ceilingRow);
+            rows.AddRange(await PayloadRows(batchCount, DataType.Float32, ceiling));
+            rows.AddRange(await PayloadRows(batchCount, DataType.Float16, ceiling));
             payloadTask.Increment(1);
-            var miningTask = ctx.AddTask("mining round trips", maxValue: 1);
-            rows.Add(await MiningRow(minedCount));
-            miningTask.Increment(1);
+            if (minedCount > 0)
+            {
+                var miningTask = ctx.AddTask("mining round trips", maxValue: 1);
+                rows.Add(await MiningRow(minedCount));
+                miningTask.Increment(1);
+            }
         });
 
         string[] headers = ["what", "loopback", "in-process reference", "ratio"];
@@ -117,16 +126,14 @@ internal static class TransportBenchmark
     /// The platform's own ceiling: one HTTP/2 request streaming 4 MB writes from HttpClient to a
     /// Kestrel endpoint that discards them, no gRPC, no protobuf, same windows as the miner.
     /// </summary>
-    private static async Task<string[]> RawHttp2Row(int count)
+    private static async Task<(string[] Row, double BytesPerSecond)> RawHttp2Row(int count)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.WebHost.UseLargeMessageTransport(); // the miner's Kestrel settings
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = null;
-            k.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
-            k.Limits.Http2.InitialStreamWindowSize = 16 << 20;
-            k.Limits.Http2.MaxFrameSize = (1 << 20) - 1;
             k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
         });
         await using var app = builder.Build();
@@ -165,7 +172,8 @@ internal static class TransportBenchmark
         await Upload(10);
         var seconds = await Upload(count);
         await app.StopAsync();
-        return ["HTTP/2 upload ceiling, HttpClient to Kestrel, no gRPC (4 MB writes), GB/s", Gbps(chunk.Length * (double)count, seconds), "", ""];
+        return (["HTTP/2 upload ceiling, HttpClient to Kestrel, no gRPC (4 MB writes), GB/s", Gbps(chunk.Length * (double)count, seconds), "", ""],
+            chunk.Length * (double)count / seconds);
     }
 
     private sealed class RepeatedContent(byte[] chunk, int count) : HttpContent
@@ -187,26 +195,24 @@ internal static class TransportBenchmark
     }
 
     /// <summary>Payload through one stream to a server that only parses; the client writes as fast as flow control lets it.</summary>
-    private static async Task<string[][]> PayloadRows(int count, DataType dtype)
+    private static async Task<string[][]> PayloadRows(int count, DataType dtype, double ceilingBytesPerSecond)
     {
         var request = Batch(0, dtype);
         var bytes = request.ToByteArray();
         var featureBytes = (double)request.Features.Data.Length;
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Limits.Http2.InitialConnectionWindowSize = 32 << 20;
-            k.Limits.Http2.InitialStreamWindowSize = 16 << 20;
-            k.Limits.Http2.MaxFrameSize = (1 << 20) - 1;
-            k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
-        });
+        builder.WebHost.UseLargeMessageTransport(); // the miner's Kestrel settings
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Logging.ClearProviders();
         await using var app = builder.Build();
-        var definition = ServerServiceDefinition.CreateBuilder().AddMethod(MinerMethods.Mine, async (requests, responses, context) =>
+        // The miner's receive path: features into reused buffers, returned once the batch is done.
+        var buffers = new FeatureBufferPool(64 << 20, 8);
+        var definition = ServerServiceDefinition.CreateBuilder().AddMethod(ReceivedBatch.MineMethod(buffers), async (requests, responses, context) =>
         {
             while (await requests.MoveNext(context.CancellationToken))
             {
-                await responses.WriteAsync(new MineResponse { BatchId = requests.Current.BatchId });
+                using var batch = requests.Current;
+                await responses.WriteAsync(new MineResponse { BatchId = batch.Request.BatchId });
             }
         }).Build();
         app.MapGrpcService(definition, new GrpcServerOptions { MaxReceiveMessageSize = 64 << 20 });
@@ -245,8 +251,15 @@ internal static class TransportBenchmark
         }
 
         await Stream(10); // warm-up
+        // CPU time beside wall time: on a shared machine the wall figure moves with the neighbours'
+        // load, the CPU spent per batch (client and server together, this process) does not.
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var seconds = await Stream(count);
-        var parseSeconds = Measure.MedianSeconds(() => MineRequest.Parser.ParseFrom(bytes), 20);
+        process.Refresh();
+        var cpuPerBatch = (process.TotalProcessorTime - cpuBefore).TotalSeconds / count;
+        var sequence = new System.Buffers.ReadOnlySequence<byte>(bytes);
+        var parseSeconds = Measure.MedianSeconds(() => ReceivedBatch.Parse(sequence, buffers).Dispose(), 20);
         await app.StopAsync();
         var perBatch = seconds / count;
         var name = dtype == DataType.Float32 ? "float32" : "float16";
@@ -254,6 +267,9 @@ internal static class TransportBenchmark
         [
             [$"feature payload, {name} ({featureBytes / 1e6:0.0} MB/batch), GB/s", Gbps(featureBytes, perBatch), Gbps(featureBytes, parseSeconds) + " (parse only)", (parseSeconds / perBatch).ToString("0.00", CultureInfo.InvariantCulture)],
             [$"batches/s, {name}", (1 / perBatch).ToString("0", CultureInfo.InvariantCulture), (1 / parseSeconds).ToString("0", CultureInfo.InvariantCulture) + " (parse only)", ""],
+            [$"CPU per batch, client + server, {name}, ms", Measure.Milliseconds(cpuPerBatch), Measure.Milliseconds(parseSeconds) + " (parse only)", (parseSeconds / cpuPerBatch).ToString("0.00", CultureInfo.InvariantCulture)],
+            [$"whole messages ({bytes.Length / 1e6:0.0} MB) vs the HTTP/2 upload ceiling, {name}, GB/s", Gbps(bytes.Length, perBatch), Gbps(ceilingBytesPerSecond, 1) + " (ceiling)",
+                (bytes.Length / perBatch / ceilingBytesPerSecond).ToString("0.00", CultureInfo.InvariantCulture)],
         ];
     }
 

@@ -37,6 +37,9 @@ public sealed class MinerOptions
     /// <summary>Largest message accepted (a batch's features are the big part).</summary>
     public int MaxMessageBytes { get; set; } = 64 << 20;
 
+    /// <summary>Serve gRPC server reflection (v1alpha and v1), so grpcurl and similar tools need no .proto files.</summary>
+    public bool Reflection { get; set; } = true;
+
     /// <summary>When set, RegisterModel, PublishWeights and DeleteJob need "authorization: Bearer &lt;token&gt;".</summary>
     public string? WriteToken { get; set; }
 

@@ -15,9 +15,10 @@ namespace Ohem.Grpc.Tests;
 public class FramingPropertyTests
 {
     /// <summary>One message: its bytes (compressible or not), whether it goes compressed, and how the serializer hands it over.</summary>
-    internal sealed record Message(byte[] Bytes, bool Compressed, bool Direct, int Piece)
+    internal sealed record Message(byte[] Bytes, bool Compressed, bool Direct, int Piece, bool Tail = false)
     {
-        public override string ToString() => $"{Bytes.Length}B{(Compressed ? " z" : string.Empty)}{(Direct ? " direct/" + Piece : string.Empty)}";
+        public override string ToString() =>
+            $"{Bytes.Length}B{(Compressed ? " z" : string.Empty)}{(Direct ? " direct/" + Piece : string.Empty)}{(Direct && Tail ? " tail" : string.Empty)}";
     }
 
     internal sealed record Case(Message[] Messages, string Encoding, int[] Chunks, int BufferSize)
@@ -39,7 +40,8 @@ public class FramingPropertyTests
         from compressed in Gen.Elements(true, false)
         from direct in Gen.Elements(true, false)
         from piece in Gen.Choose(1, 9000)
-        select new Message(Bytes(size, seed, compressible), compressed, direct, piece);
+        from tail in Gen.Elements(true, false)
+        select new Message(Bytes(size, seed, compressible), compressed, direct, piece, tail);
 
     private static readonly Gen<Case> Cases =
         from count in Gen.Choose(0, 6)
@@ -155,6 +157,36 @@ public class FramingPropertyTests
             () => MessageFraming.WriteMessageAsync(writer, new byte[10], lying.ContextualSerializer, null, null, default).AsTask().GetAwaiter().GetResult());
     }
 
+    [Fact]
+    public async Task A_tail_reaches_the_stream_by_reference_after_the_head()
+    {
+        var sink = new RecordingStream();
+        var writer = PipeWriter.Create(sink, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
+        var message = Bytes(200_000, 3, compressible: false);
+        Assert.True(await MessageFraming.WriteMessageAsync(writer, message, Serializer(direct: true, piece: 1000, tail: true), null, null, default));
+        Assert.Contains(sink.Writes, w => System.Runtime.InteropServices.MemoryMarshal.TryGetArray(w, out var s) && s.Array == message && s.Offset == 1000);
+        await writer.CompleteAsync();
+        var read = ReadAll(sink.Bytes.ToArray(), null, [], 65536, null);
+        Assert.Equal(message, Assert.Single(read));
+    }
+
+    [Fact]
+    public void A_tail_that_misses_the_declared_length_breaks_the_frame()
+    {
+        var writer = PipeWriter.Create(new MemoryStream());
+        var lying = new Marshaller<byte[]>(
+            (m, ctx) =>
+            {
+                ctx.SetPayloadLength(m.Length + 1);
+                ctx.GetBufferWriter().Write(m.AsSpan(0, 2));
+                ctx.Complete(m.AsMemory(2));
+            },
+            (DeserializationContext ctx) => ctx.PayloadAsNewBuffer());
+        var error = Assert.ThrowsAny<BrokenFrameException>(
+            () => MessageFraming.WriteMessageAsync(writer, new byte[10], lying.ContextualSerializer, null, null, default).AsTask().GetAwaiter().GetResult());
+        Assert.Contains("tail of 8", error.Message, StringComparison.Ordinal);
+    }
+
     private static byte[] Bytes(int size, int seed, bool compressible)
     {
         var bytes = new byte[size];
@@ -174,7 +206,8 @@ public class FramingPropertyTests
         return bytes;
     }
 
-    private static Action<byte[], SerializationContext> Serializer(bool direct, int piece) =>
+    /// <summary>Hands the message over whole, through the buffer writer in pieces, or (tail) the part after a piece-sized head by reference.</summary>
+    private static Action<byte[], SerializationContext> Serializer(bool direct, int piece, bool tail = false) =>
         (message, context) =>
         {
             if (!direct)
@@ -185,14 +218,22 @@ public class FramingPropertyTests
 
             context.SetPayloadLength(message.Length);
             var output = context.GetBufferWriter();
-            for (var offset = 0; offset < message.Length; offset += piece)
+            var headLength = tail ? Math.Min(piece, message.Length) : message.Length;
+            for (var offset = 0; offset < headLength; offset += piece)
             {
-                var length = Math.Min(piece, message.Length - offset);
+                var length = Math.Min(piece, headLength - offset);
                 message.AsSpan(offset, length).CopyTo(output.GetSpan(length));
                 output.Advance(length);
             }
 
-            context.Complete();
+            if (tail)
+            {
+                context.Complete(message.AsMemory(headLength));
+            }
+            else
+            {
+                context.Complete();
+            }
         };
 
     private static byte[] Write(Message[] messages, string encoding)
@@ -202,7 +243,7 @@ public class FramingPropertyTests
         foreach (var message in messages)
         {
             var open = MessageFraming.WriteMessageAsync(
-                writer, message.Bytes, Serializer(message.Direct, message.Piece), message.Compressed ? encoding : null, null, default).AsTask().GetAwaiter().GetResult();
+                writer, message.Bytes, Serializer(message.Direct, message.Piece, message.Tail), message.Compressed ? encoding : null, null, default).AsTask().GetAwaiter().GetResult();
             Assert.True(open);
         }
 
@@ -252,6 +293,37 @@ public class FramingPropertyTests
             Assert.Equal(expectedBeforeError, read.Count);
             throw;
         }
+    }
+
+    /// <summary>A write-only stream that keeps every buffer it was given (to see what was passed by reference) and the bytes.</summary>
+    private sealed class RecordingStream : Stream
+    {
+        public List<ReadOnlyMemory<byte>> Writes { get; } = [];
+
+        public MemoryStream Bytes { get; } = new();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Bytes.Length;
+        public override long Position { get => Bytes.Length; set => throw new NotSupportedException(); }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes.Add(buffer);
+            Bytes.Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>A stream that returns the bytes in the given chunk sizes (cycled), like DATA frames of arbitrary sizes.</summary>

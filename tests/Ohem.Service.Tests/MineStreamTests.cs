@@ -24,6 +24,51 @@ public class MineStreamTests
     }
 
     [Fact]
+    public async Task Big_feature_maps_are_mined_from_pooled_buffers_and_every_buffer_comes_back()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var services = miner.App.Services;
+        await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(services).Get("det").Weights.Install(1, TestJobs.Weights(1));
+        var pool = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Mining.FeatureBufferPool>(services);
+
+        // [2, 2, 96, 96] float32 features: 73,728 bytes each, above the pooling threshold; float16 too.
+        var requests = Enumerable.Range(0, 6).Select(i => TestJobs.Request("det", (ulong)i, seed: 20 + i, height: 96, width: 96,
+            dtype: i % 3 == 2 ? DataType.Float16 : DataType.Float32)).ToArray();
+        Assert.All(requests.Where(r => r.Features.Dtype == DataType.Float32), r => Assert.True(r.Features.Data.Length >= pool.MinimumBytes));
+        using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+        var writing = Task.Run(async () =>
+        {
+            foreach (var request in requests)
+            {
+                await call.RequestStream.WriteAsync(request);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        });
+        var answers = new List<MineResponse>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            answers.Add(call.ResponseStream.Current);
+        }
+
+        await writing;
+        Assert.Equal(0, pool.Outstanding);
+
+        // The same batches mined in-process (their own arrays) select the same RoIs with the same losses.
+        using var registry = TestJobs.Registry();
+        registry.Register("det", TestJobs.Model(), null, false).Weights.Install(1, TestJobs.Weights(1));
+        var inProcess = new Mining.BatchMiner(registry, Microsoft.Extensions.Options.Options.Create(new MinerOptions()));
+        for (var i = 0; i < requests.Length; i++)
+        {
+            Assert.Null(answers[i].Error);
+            var expected = await inProcess.MineAsync(requests[i], new Mining.PolicyCache(), CancellationToken.None);
+            Assert.Equal(expected.Images.Select(x => x.Indices.ToArray()), answers[i].Images.Select(x => x.Indices.ToArray()));
+            Assert.Equal(expected.Images.Select(x => x.Losses.ToArray()), answers[i].Images.Select(x => x.Losses.ToArray()));
+        }
+    }
+
+    [Fact]
     public async Task Batches_in_flight_stay_within_the_bound_and_none_is_lost_when_the_version_arrives()
     {
         // Two batches in flight at most, one per stream: the rest wait in the client and the

@@ -59,4 +59,27 @@ public class PythonInteropTests
             work.Delete(recursive: true);
         }
     }
+
+    /// <summary>
+    /// Debian's grpcio has no grpc_reflection module: the stubs come from our copies of the
+    /// upstream reflection protos, and the descriptors are parsed by Python's own descriptor_pb2.
+    /// </summary>
+    [GrpcioFact]
+    public async Task A_grpcio_client_reads_the_api_through_server_reflection()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var stubs = Directory.CreateTempSubdirectory("ohem-reflection-");
+        try
+        {
+            await Grpcio.GenerateStubsAsync(stubs.FullName, Path.Combine(AppContext.BaseDirectory, "protos"),
+                "grpc/reflection/v1alpha/reflection.proto", "grpc/reflection/v1/reflection.proto");
+            using var client = PythonProcess.Start([Grpcio.Script("reflection_client.py"), $"127.0.0.1:{miner.Address.Port}", stubs.FullName]);
+            var exit = await client.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(exit == 0 && client.Log.Contains("ALL OK", StringComparison.Ordinal), $"grpcio client exited {exit}:\n{client.Log}");
+        }
+        finally
+        {
+            stubs.Delete(recursive: true);
+        }
+    }
 }

@@ -18,17 +18,18 @@ internal static class TestJobs
 
     public static JobRegistry Registry(MinerOptions? options = null) => new(Options.Create(options ?? new MinerOptions()));
 
-    public static MineRequest Request(string job, ulong batch, int seed, int perImage = 30, string policy = "ohem", DataType dtype = DataType.Float32)
+    public static MineRequest Request(
+        string job, ulong batch, int seed, int perImage = 30, string policy = "ohem", DataType dtype = DataType.Float32, int height = 9, int width = 11)
     {
         var rng = new Random(seed);
-        var features = Enumerable.Range(0, 2 * Spec.Channels * 9 * 11).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var features = Enumerable.Range(0, 2 * Spec.Channels * height * width).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         var request = new MineRequest
         {
             JobId = job,
             BatchId = batch,
             Features = new Tensor
             {
-                Shape = { 2, Spec.Channels, 9, 11 },
+                Shape = { 2, Spec.Channels, height, width },
                 Dtype = dtype,
                 Data = dtype == DataType.Float32
                     ? ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(features.AsSpan()))

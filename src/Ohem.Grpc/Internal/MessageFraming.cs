@@ -95,6 +95,7 @@ internal static class MessageFraming
         int? maxMessageSize,
         CancellationToken cancellationToken)
     {
+        ReadOnlyMemory<byte> tail;
         using (var context = new FramingContext(writer, compression, maxMessageSize))
         {
             try
@@ -106,9 +107,15 @@ internal static class MessageFraming
             {
                 throw new BrokenFrameException(ex);
             }
+
+            tail = context.Tail;
         }
 
-        var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        // A tail handed over by reference: a stream's PipeWriter passes it to the stream as it is
+        // (after the buffered head), so the payload's big part is never copied into our buffers.
+        var flush = tail.IsEmpty
+            ? await writer.FlushAsync(cancellationToken).ConfigureAwait(false)
+            : await writer.WriteAsync(tail, cancellationToken).ConfigureAwait(false);
         if (flush.IsCanceled)
         {
             throw new OperationCanceledException("The write was canceled.");
@@ -228,6 +235,9 @@ internal static class MessageFraming
         /// <summary>True once bytes of this frame are in the pipe: a failure then leaves the stream corrupt.</summary>
         public bool FrameStarted { get; private set; }
 
+        /// <summary>The payload's final bytes, still to be written after the pipe's (empty unless handed over by reference).</summary>
+        public ReadOnlyMemory<byte> Tail { get; private set; }
+
         private bool Direct => _declaredLength >= 0 && compression is null;
 
         public override void Complete(byte[] payload)
@@ -266,6 +276,24 @@ internal static class MessageFraming
             }
 
             return _buffer ??= new PooledBufferWriter(_declaredLength >= 0 ? _declaredLength : 4096);
+        }
+
+        public override void Complete(ReadOnlyMemory<byte> tail)
+        {
+            if (!Direct)
+            {
+                base.Complete(tail); // compressed, or no declared length: the payload is gathered whole anyway
+                return;
+            }
+
+            EnsureNotCompleted();
+            if (_directWritten + tail.Length != _declaredLength)
+            {
+                throw new InvalidOperationException($"The serializer declared {_declaredLength} bytes but wrote {_directWritten} and a tail of {tail.Length}.");
+            }
+
+            Tail = tail;
+            _completed = true;
         }
 
         public override void Complete()

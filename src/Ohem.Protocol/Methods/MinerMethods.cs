@@ -11,7 +11,7 @@ internal static class MinerMethods
     public const string Health = "grpc.health.v1.Health";
 
     public static readonly Method<MineRequest, MineResponse> Mine = new(MethodType.DuplexStreaming, Miner, "Mine",
-        ProtobufMarshaller.For(MineRequest.Parser), ProtobufMarshaller.For(MineResponse.Parser));
+        MineRequestMarshaller.Instance, ProtobufMarshaller.For(MineResponse.Parser));
 
     public static readonly Method<RegisterModelRequest, RegisterModelResponse> RegisterModel = new(MethodType.Unary, Miner, "RegisterModel",
         ProtobufMarshaller.For(RegisterModelRequest.Parser), ProtobufMarshaller.For(RegisterModelResponse.Parser));

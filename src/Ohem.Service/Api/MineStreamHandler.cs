@@ -14,11 +14,12 @@ namespace Ohem.Service.Api;
 /// streams; beyond either bound the stream stops reading, so HTTP/2 flow control slows the client
 /// instead of the server buffering without limit. Responses go out in request order, and the
 /// selection runs in that order too. On shutdown the stream stops reading, answers what it has
-/// read, and ends with UNAVAILABLE so the client resends the rest elsewhere.
+/// read, and ends with UNAVAILABLE so the client resends the rest elsewhere. A batch's pooled
+/// feature buffer goes back as soon as it is scored.
 /// </summary>
 public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, MinerMetrics metrics, IOptions<MinerOptions> options, IHostApplicationLifetime lifetime)
 {
-    public async Task Handle(IAsyncStreamReader<MineRequest> requests, IServerStreamWriter<MineResponse> responses, ServerCallContext context)
+    public async Task Handle(IAsyncStreamReader<ReceivedBatch> requests, IServerStreamWriter<MineResponse> responses, ServerCallContext context)
     {
         // Headers at once: a client knows the stream reached a miner before it sends any batch.
         await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
@@ -51,16 +52,25 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
         }
     }
 
-    private async Task ReadAsync(IAsyncStreamReader<MineRequest> requests, ChannelWriter<Task<ScoredBatch>> pending, CancellationToken stopReading, CancellationToken call)
+    private async Task ReadAsync(IAsyncStreamReader<ReceivedBatch> requests, ChannelWriter<Task<ScoredBatch>> pending, CancellationToken stopReading, CancellationToken call)
     {
         try
         {
             while (await requests.MoveNext(stopReading).ConfigureAwait(false))
             {
-                var request = requests.Current;
-                await limit.WaitAsync(call).ConfigureAwait(false);
+                var batch = requests.Current;
+                try
+                {
+                    await limit.WaitAsync(call).ConfigureAwait(false);
+                }
+                catch
+                {
+                    batch.Dispose();
+                    throw;
+                }
+
                 metrics.BatchesInFlight.Add(1);
-                await pending.WriteAsync(ScoreAsync(request, call), call).ConfigureAwait(false);
+                await pending.WriteAsync(ScoreAsync(batch, call), call).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopReading.IsCancellationRequested && !call.IsCancellationRequested)
@@ -73,14 +83,15 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
         }
     }
 
-    private async Task<ScoredBatch> ScoreAsync(MineRequest request, CancellationToken call)
+    private async Task<ScoredBatch> ScoreAsync(ReceivedBatch batch, CancellationToken call)
     {
         try
         {
-            return await miner.ScoreAsync(request, call).ConfigureAwait(false);
+            return await miner.ScoreAsync(batch.Request, call).ConfigureAwait(false);
         }
         finally
         {
+            batch.Dispose(); // scoring is over (Task.Run never leaves it running): the features are no longer read
             metrics.BatchesInFlight.Add(-1);
             limit.Release();
         }

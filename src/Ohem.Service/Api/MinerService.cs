@@ -4,15 +4,17 @@ using Ohem.Onnx;
 using Ohem.Protocol.V1;
 using Ohem.Service.Jobs;
 using Ohem.Service.Metrics;
+using Ohem.Service.Mining;
 using Ohem.Service.Publishing;
 
 namespace Ohem.Service.Api;
 
 /// <summary>The HardExampleMiner API: each method a thin handler over the jobs and the miner.</summary>
-public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, WriteAuthorization authorization, InFlightLimit limit, MinerMetrics metrics)
+public sealed class MinerService(
+    JobRegistry jobs, MineStreamHandler mine, FeatureBufferPool featureBuffers, WriteAuthorization authorization, InFlightLimit limit, MinerMetrics metrics)
 {
     public ServerServiceDefinition Definition() => ServerServiceDefinition.CreateBuilder()
-        .AddMethod(MinerMethods.Mine, mine.Handle)
+        .AddMethod(ReceivedBatch.MineMethod(featureBuffers), mine.Handle)
         .AddMethod(MinerMethods.RegisterModel, (request, context) => Call(() => RegisterModel(request, context)))
         .AddMethod(MinerMethods.PublishWeights, (requests, context) => Call(() => PublishWeights(requests, context)))
         .AddMethod(MinerMethods.GetStatus, (request, context) => Call(() => Task.FromResult(GetStatus(request))))

@@ -24,15 +24,18 @@ internal sealed class TestServer : IAsyncDisposable
 
     public Uri Address { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public static Task<TestServer> StartAsync(ServerServiceDefinition definition, GrpcServerOptions? options = null) =>
         StartAsync(endpoints => endpoints.MapGrpcService(definition, options));
 
     public static async Task<TestServer> StartAsync(
-        Action<IEndpointRouteBuilder> map, Action<ListenOptions>? listen = null, Action<IServiceCollection>? services = null)
+        Action<IEndpointRouteBuilder> map, Action<ListenOptions>? listen = null, Action<IServiceCollection>? services = null, Action<IWebHostBuilder>? host = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         services?.Invoke(builder.Services);
+        host?.Invoke(builder.WebHost);
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, endpoint =>
         {
