@@ -7,4 +7,5 @@ var root = new RootCommand("OhemService benchmarks.");
 root.Subcommands.Add(SelectionBenchmark.Command());
 root.Subcommands.Add(ScoringBenchmark.Command());
 root.Subcommands.Add(TransportBenchmark.Command());
+root.Subcommands.Add(TrainerBenchmark.Command());
 return root.Parse(args).Invoke();

@@ -7,6 +7,8 @@ namespace Ohem.Torch;
 /// ReLU layers (a 2x2 max pool after each of the first log2(<see cref="Stride"/>)), RoI max
 /// pooling to <see cref="PooledSize"/>², hidden layers fc6, fc7, ... and the K + 1 way classifier
 /// with class-specific box deltas. Checked by <see cref="Detector.Create"/>.
+/// Defaults: the trainer's detector for the bundled 128x128 canvases (a 32x32 feature map), small
+/// enough to learn them in a few minutes on 2 cores.
 /// </summary>
 public sealed record DetectorOptions
 {
@@ -14,16 +16,16 @@ public sealed record DetectorOptions
     public int InputChannels { get; init; } = 1;
 
     /// <summary>Output channels of each backbone conv, in order; the last is the feature map's.</summary>
-    public IReadOnlyList<int> BackboneChannels { get; init; } = [32, 64, 128];
+    public IReadOnlyList<int> BackboneChannels { get; init; } = [32, 64, 64];
 
     /// <summary>Image pixels per feature cell: a power of two; needs log2(Stride) backbone convs.</summary>
-    public int Stride { get; init; } = 8;
+    public int Stride { get; init; } = 4;
 
     /// <summary>RoI pooling bins per side.</summary>
     public int PooledSize { get; init; } = 7;
 
     /// <summary>Widths of fc6, fc7, ...; may be empty (a linear head on the pooled features).</summary>
-    public IReadOnlyList<int> HiddenSizes { get; init; } = [256, 256];
+    public IReadOnlyList<int> HiddenSizes { get; init; } = [128, 128];
 
     /// <summary>K, the object classes (background not counted).</summary>
     public int NumClasses { get; init; } = 10;

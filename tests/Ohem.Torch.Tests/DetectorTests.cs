@@ -13,7 +13,7 @@ public class DetectorTests
         var names = detector.Parameters.Select(p => p.ToString()).ToList();
         Assert.Equal(
             ["backbone.conv1.weight [32, 1, 3, 3]", "backbone.conv1.bias [32]", "backbone.conv2.weight [64, 32, 3, 3]",
-             "backbone.conv2.bias [64]", "backbone.conv3.weight [128, 64, 3, 3]", "backbone.conv3.bias [128]"],
+             "backbone.conv2.bias [64]", "backbone.conv3.weight [64, 64, 3, 3]", "backbone.conv3.bias [64]"],
             names.Take(6));
         var head = RoiHeadExporter.Weights(TestData.Spec(options));
         Assert.Equal(head.Select(w => $"{w.Name} {w.ShapeText}"), names.Skip(6));
@@ -71,7 +71,7 @@ public class DetectorTests
         }
 
         // torch's default for Conv2d and Linear: weight and bias uniform in ±1/sqrt(fan_in) (std = bound/sqrt 3).
-        foreach (var (name, fanIn) in new[] { ("backbone.conv2.weight", 32 * 9), ("backbone.conv2.bias", 32 * 9), ("fc6.weight", 128 * 49), ("fc7.bias", 256) })
+        foreach (var (name, fanIn) in new[] { ("backbone.conv2.weight", 32 * 9), ("backbone.conv2.bias", 32 * 9), ("fc6.weight", 64 * 49), ("fc7.bias", 128) })
         {
             var values = a.Parameter(name);
             var bound = 1f / MathF.Sqrt(fanIn);
