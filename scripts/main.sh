@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
-# The main job. Until the trainer lands (issues 5 and 6) this runs the benchmarks: our NMS and
-# per-RoI loss beside torchvision's, the miner's scoring pass beside PyTorch eager, and the Mine
-# stream on loopback beside the same work in-process; the tables go to artifacts/.
+# The main job: installs what is missing and builds, starts the miner service as its own process
+# on loopback (waiting for its health check), trains the detector on the bundled data with OHEM
+# mined through the service and with the fgbg baseline (in process), the same number of steps
+# each, evaluates both and writes the report folder. OHEM_STEPS overrides the step count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-mkdir -p artifacts
-dotnet bench/Ohem.Bench/bin/Release/net10.0/Ohem.Bench.dll selection --markdown artifacts/selection-benchmark.md
-dotnet bench/Ohem.Bench/bin/Release/net10.0/Ohem.Bench.dll scoring --markdown artifacts/scoring-benchmark.md
-dotnet bench/Ohem.Bench/bin/Release/net10.0/Ohem.Bench.dll transport --markdown artifacts/transport-benchmark.md
-echo "main: tables written to artifacts/{selection,scoring,transport}-benchmark.md"
+
+steps="${OHEM_STEPS:-800}"
+port="${OHEM_MINER_PORT:-50151}"
+out="artifacts/main"
+rm -rf "$out" && mkdir -p "$out"
+trainer=(dotnet src/Ohem.Trainer/bin/Release/net10.0/Ohem.Trainer.dll)
+
+# One core for the miner's scoring, one for the trainer: they overlap (bounded staleness 1).
+dotnet src/Ohem.Service/bin/Release/net10.0/Ohem.Service.dll \
+  --Miner:Listen "http://127.0.0.1:$port" --Miner:MetricsListen "http://127.0.0.1:$((port + 1))" \
+  --Miner:Onnx:IntraOpThreads 1 > "$out/miner.log" 2>&1 &
+miner=$!
+trap 'kill $miner 2>/dev/null || true; wait $miner 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do
+  if curl -fsS "http://127.0.0.1:$((port + 1))/healthz" >/dev/null 2>&1; then break; fi
+  kill -0 $miner 2>/dev/null || { echo "main: the miner exited; see $out/miner.log" >&2; exit 1; }
+  sleep 1
+done
+curl -fsS "http://127.0.0.1:$((port + 1))/healthz" >/dev/null || { echo "main: the miner is not healthy; see $out/miner.log" >&2; exit 1; }
+echo "main: miner up on 127.0.0.1:$port"
+
+"${trainer[@]}" train --sampler ohem --steps "$steps" --miner "http://127.0.0.1:$port" --threads 1 --out "$out/ohem"
+"${trainer[@]}" train --sampler fgbg --steps "$steps" --threads 1 --out "$out/fgbg"
+kill $miner; wait $miner 2>/dev/null || true; trap - EXIT
+
+"${trainer[@]}" report --runs "$out/ohem" "$out/fgbg" --out "$out/report"
+echo "main: report at $out/report/report.md"

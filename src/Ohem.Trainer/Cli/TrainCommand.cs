@@ -34,11 +34,17 @@ internal static class TrainCommand
         var pooled = new Option<int>("--pooled-size") { Description = "RoI pooling bins per side.", DefaultValueFactory = _ => dd.PooledSize };
         var hidden = new Option<int[]>("--hidden") { Description = "Widths of the head's fully connected layers.", DefaultValueFactory = _ => [.. dd.HiddenSizes], AllowMultipleArgumentsPerToken = true };
         var objectFraction = new Option<float>("--object-proposals") { Description = "Share of the proposals jittered around objects (the rest: around distractors and random).", DefaultValueFactory = _ => d.Proposals.ObjectFraction };
+        var miners = new Option<string?>("--miner") { Description = "Mine through the miner service: http://host:port[,more]; omitted: in process." };
+        var staleness = new Option<int>("--max-staleness") { Description = "With --miner: scorings at most this many versions old are used (0: synchronous).", DefaultValueFactory = _ => d.MaxStaleness };
+        var publishEvery = new Option<int>("--publish-every") { Description = "With --miner: publish the head's weights every this many steps.", DefaultValueFactory = _ => d.PublishEvery };
+        var job = new Option<string?>("--job") { Description = "With --miner: the job id (default: from the run folder's name)." };
+        var rank = new Option<int>("--rank") { Description = "With --miner: rank 0 registers and publishes; other ranks only mine.", DefaultValueFactory = _ => d.Rank };
+        var token = new Option<string?>("--miner-token") { Description = "With --miner: bearer token for registering and publishing (or OHEM_MINER_TOKEN)." };
         var output = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => d.Output };
 
         var command = new Command("train", "Train the detector on the bundled data with a selection policy.")
         {
-            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, output,
+            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, miners, staleness, publishEvery, job, rank, token, output,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -59,6 +65,12 @@ internal static class TrainCommand
                 EvalEvery = r.GetValue(evalEvery),
                 ProbeEvery = r.GetValue(probeEvery),
                 Output = r.GetValue(output)!,
+                Miners = (r.GetValue(miners) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                MaxStaleness = r.GetValue(staleness),
+                PublishEvery = r.GetValue(publishEvery),
+                JobId = r.GetValue(job),
+                Rank = r.GetValue(rank),
+                MinerToken = r.GetValue(token) ?? Environment.GetEnvironmentVariable("OHEM_MINER_TOKEN"),
                 Proposals = d.Proposals with { ObjectFraction = r.GetValue(objectFraction) },
                 Detector = dd with
                 {

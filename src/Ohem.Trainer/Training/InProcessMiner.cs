@@ -2,6 +2,7 @@ using Ohem.Core;
 using Ohem.Core.Selection;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
+using Ohem.Trainer.Mining;
 
 namespace Ohem.Trainer.Training;
 
@@ -24,7 +25,7 @@ public sealed class InProcessMiner
     {
         ArgumentNullException.ThrowIfNull(detector);
         _detector = detector;
-        _selector = SelectionPolicies.Create(sampler, PolicyOptions(sampler, options, budgetPerImage, seed));
+        _selector = SelectionPolicies.Create(sampler, MiningPolicy.Options(sampler, options, budgetPerImage, seed));
     }
 
     /// <summary>The policy's canonical name.</summary>
@@ -107,21 +108,5 @@ public sealed class InProcessMiner
         }
 
         return boxes;
-    }
-
-    private static Dictionary<string, string> PolicyOptions(
-        string sampler, IReadOnlyDictionary<string, string> options, int budgetPerImage, int seed)
-    {
-        var merged = new Dictionary<string, string>(options, StringComparer.OrdinalIgnoreCase);
-        merged.TryAdd("budget", budgetPerImage.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var samples = sampler.Equals(SelectionPolicies.FgBg, StringComparison.OrdinalIgnoreCase)
-            || sampler.Equals(SelectionPolicies.Importance, StringComparison.OrdinalIgnoreCase)
-            || sampler.Equals(SelectionPolicies.SelectiveBackprop, StringComparison.OrdinalIgnoreCase);
-        if (samples)
-        {
-            merged.TryAdd("seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return merged;
     }
 }

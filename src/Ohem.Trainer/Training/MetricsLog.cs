@@ -12,6 +12,9 @@ namespace Ohem.Trainer.Training;
 /// <param name="Selected">RoIs trained on.</param>
 /// <param name="Times">Seconds per stage.</param>
 /// <param name="ValidationMap">Validation mAP when this step evaluated, else null.</param>
+/// <param name="Mining">Where and with which weights the batch was mined, when a miner service is used.</param>
+/// <param name="MinerLossGap">With synchronous remote mining: the largest relative difference between
+/// the miner's and the trainer's loss of a selected RoI.</param>
 public sealed record MetricsRecord(
     int Step,
     float LearningRate,
@@ -20,12 +23,15 @@ public sealed record MetricsRecord(
     float ForegroundFraction,
     int Selected,
     StageTimer Times,
-    float? ValidationMap = null);
+    float? ValidationMap = null,
+    MiningInfo? Mining = null,
+    float? MinerLossGap = null);
 
 /// <summary>
 /// The run's metrics as JSON lines (one object per step; flushed per line so a crashed or
 /// interrupted run keeps its log): step, lr, loss_selected, loss_all, fg_fraction, selected,
-/// seconds per stage, iteration seconds, val_map.
+/// seconds per stage, iteration seconds, val_map; with a miner service also remote, scored_version,
+/// trainer_version, staleness, rescored and (when mined in process) fallback.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -58,6 +64,24 @@ public sealed class MetricsLog : IDisposable
             json.WriteEndObject();
             json.WriteNumber("iteration_seconds", Math.Round(record.Times.IterationSeconds, 6));
             WriteNullable(json, "val_map", record.ValidationMap);
+            if (record.Mining is { } m)
+            {
+                json.WriteBoolean("remote", m.Remote);
+                json.WriteNumber("scored_version", m.ScoredVersion);
+                json.WriteNumber("trainer_version", m.TrainerVersion);
+                json.WriteNumber("staleness", m.Staleness);
+                json.WriteBoolean("rescored", m.Rescored);
+                if (record.MinerLossGap is { } gap)
+                {
+                    json.WriteNumber("miner_loss_gap", gap);
+                }
+
+                if (m.FallbackReason is { } why)
+                {
+                    json.WriteString("fallback", why);
+                }
+            }
+
             json.WriteEndObject();
         }
 
@@ -72,6 +96,7 @@ public sealed class MetricsLog : IDisposable
         Stage.Mining => "mining",
         Stage.HeadForwardBackward => "head_fwd_bwd",
         Stage.Step => "sgd_step",
+        Stage.Publish => "publish",
         Stage.Probe => "probe",
         _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "unknown stage"),
     };

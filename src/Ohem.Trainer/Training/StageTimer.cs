@@ -20,6 +20,9 @@ public enum Stage
     /// <summary>The SGD update.</summary>
     Step,
 
+    /// <summary>Publishing the head's weights to the miners as a new version.</summary>
+    Publish,
+
     /// <summary>Extra scoring only for the log (loss over all RoIs for policies that skip it); not
     /// part of the iteration time.</summary>
     Probe,

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
 
@@ -58,6 +59,26 @@ public sealed record TrainOptions
     /// <summary>The run folder: metrics.jsonl, run.json, checkpoint.pt, scoring-model.onnx.</summary>
     public string Output { get; init; } = "runs/train";
 
+    /// <summary>Miner service endpoints (http://host:port); empty: mine in process.</summary>
+    public IReadOnlyList<string> Miners { get; init; } = [];
+
+    /// <summary>s: a batch may be scored with head weights at most this many versions old (0: synchronous).</summary>
+    public int MaxStaleness { get; init; } = 1;
+
+    /// <summary>Publish the head's weights as a new version every this many steps.</summary>
+    public int PublishEvery { get; init; } = 1;
+
+    /// <summary>The job's id on the miners (default: derived from the run folder's name).</summary>
+    public string? JobId { get; init; }
+
+    /// <summary>This trainer's rank: rank 0 registers the model and publishes; others only mine.</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Bearer token for the miners' writes (registering, publishing), when they require one;
+    /// never written to run.json.</summary>
+    [JsonIgnore]
+    public string? MinerToken { get; init; }
+
     /// <summary>
     /// How each canvas's proposals are drawn (training and validation alike). One in ten is
     /// jittered around an object (about 5% foreground, as with selective search), not the data
@@ -66,12 +87,9 @@ public sealed record TrainOptions
     /// </summary>
     public ProposalOptions Proposals { get; init; } = new() { ObjectFraction = 0.1f };
 
-    /// <summary>
-    /// The detector's shape and SGD settings: a stride-4 backbone of three 3x3 convs and a head of
-    /// 7x7 RoI pooling and two 128-wide layers, small enough that scoring all 4,000 RoIs of a batch
-    /// costs about as much as training on 128 of them plus the backbone.
-    /// </summary>
-    public DetectorOptions Detector { get; init; } = new() { BackboneChannels = [32, 64, 64], Stride = 4, HiddenSizes = [128, 128] };
+    /// <summary>The detector's shape and SGD settings (DetectorOptions' defaults: a stride-4 backbone
+    /// of three 3x3 convs, 7x7 RoI pooling, two 128-wide layers).</summary>
+    public DetectorOptions Detector { get; init; } = new();
 
     /// <summary>Checks every field; throws <see cref="ArgumentException"/> naming the first bad one.</summary>
     public void Validate()
@@ -85,6 +103,16 @@ public sealed record TrainOptions
         NonNegative(WarmupSteps, "--warmup");
         NonNegative(EvalEvery, "--eval-every");
         Positive(ProbeEvery, "--probe-every");
+        Positive(PublishEvery, "--publish-every");
+        NonNegative(MaxStaleness, "--max-staleness");
+        NonNegative(Rank, "--rank");
+        foreach (var miner in Miners)
+        {
+            if (!Uri.TryCreate(miner, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            {
+                throw new ArgumentException($"--miner '{miner}' is not an http:// or https:// address.", nameof(Miners));
+            }
+        }
         if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
         {
             throw new ArgumentException($"--lr is {LearningRate}; expected a finite number > 0.", nameof(LearningRate));

@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Ohem.Client;
 using Ohem.Onnx.Export;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Evaluation;
+using Ohem.Trainer.Mining;
 
 namespace Ohem.Trainer.Training;
 
@@ -45,6 +47,9 @@ public static class TrainingRun
         var miner = new InProcessMiner(
             detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
         var order = new BatchOrder(train.Count, options.ImagesPerBatch, options.Seed);
+        using IBatchSource source = options.Miners.Count == 0
+            ? new LocalBatchSource(detector, miner, train, order, options.ProbeEvery)
+            : ConnectMiners(options, detector, miner, train, order, onPhase);
         using var log = new MetricsLog(Path.Combine(options.Output, MetricsFile));
         var timer = new StageTimer();
         double timedSeconds = 0;
@@ -55,19 +60,18 @@ public static class TrainingRun
         {
             timer.Reset();
             var lr = options.LearningRateAt(step);
-            var indices = order.Next();
-            var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(train, indices));
-            using var features = timer.Time(Stage.Backbone, () => detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size));
-            var probe = !miner.ScoresEveryBatch && (step % options.ProbeEvery == 0 || step == 1);
-            var mined = timer.Time(Stage.Mining, () => miner.Mine(features, batch));
-            if (probe)
+            var prepared = source.Next(step, timer);
+            var mined = prepared.Mined;
+            float loss;
+            int foreground;
+            float[] perRoi;
+            using (prepared.Features)
             {
-                var losses = timer.Time(Stage.Probe, () => miner.Score(features, batch));
-                mined = mined with { LossAll = MinedBatch.MeanOverLabelled(losses, batch.Labels) };
+                (loss, foreground, perRoi) = timer.Time(Stage.HeadForwardBackward, () => TrainSelected(detector, prepared.Features, prepared.Batch, mined));
             }
 
-            var (loss, foreground) = timer.Time(Stage.HeadForwardBackward, () => TrainSelected(detector, features, batch, mined));
             timer.Time(Stage.Step, () => detector.Step(lr));
+            source.AfterStep(step, timer);
 
             float? map = null;
             if (options.EvalEvery > 0 && step % options.EvalEvery == 0 && step != options.Steps)
@@ -80,7 +84,7 @@ public static class TrainingRun
             var record = new MetricsRecord(
                 step, lr, loss, mined.LossAll,
                 mined.Indices.Length == 0 ? 0f : (float)foreground / mined.Indices.Length,
-                mined.Indices.Length, timer, map);
+                mined.Indices.Length, timer, map, prepared.Mining, MinerLossGap(prepared, perRoi));
             if (step > 10)
             {
                 timedSeconds += timer.IterationSeconds;
@@ -107,8 +111,43 @@ public static class TrainingRun
         throw new InvalidOperationException("unreachable: the loop returns at its last step");
     }
 
+    private static RemoteBatchSource ConnectMiners(
+        TrainOptions options, Detector detector, InProcessMiner local, DetectionDataset train, BatchOrder order, Action<string>? onPhase)
+    {
+        onPhase?.Invoke($"connecting to {string.Join(", ", options.Miners)}");
+        var client = new MinerClientOptions { Endpoints = [.. options.Miners], WriteToken = options.MinerToken };
+        var jobId = options.JobId ?? $"train-{Path.GetFileName(Path.GetFullPath(options.Output))}";
+        var policyOptions = MiningPolicy.Options(options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
+        var miner = FailoverMiner.ConnectAsync(
+            client, jobId, DetectorHead.Spec(detector.Options), detector.HeadWeights(), options.Sampler, policyOptions,
+            publisher: options.Rank == 0, log: line => onPhase?.Invoke(line)).GetAwaiter().GetResult();
+        return new RemoteBatchSource(
+            detector, local, miner, train, order, options.MaxStaleness, options.PublishEvery, options.Steps, publisher: options.Rank == 0);
+    }
+
     /// <summary>The head's forward, loss and backward on the mined RoIs.</summary>
-    private static (float Loss, int Foreground) TrainSelected(Detector detector, FeatureMaps features, TrainingBatch batch, MinedBatch mined)
+    /// <summary>
+    /// With synchronous remote mining (staleness 0) the miner scored exactly the weights and feature
+    /// maps the trainer trains on: the largest relative difference between its loss and the
+    /// trainer's for the selected RoIs (the contract says float32 rounding). Null otherwise.
+    /// </summary>
+    private static float? MinerLossGap(PreparedBatch prepared, float[] trainerLosses)
+    {
+        if (prepared.Mining is not { Remote: true, Staleness: 0 } || prepared.Mined.SelectedLosses is not { } minerLosses)
+        {
+            return null;
+        }
+
+        var gap = 0f;
+        for (var i = 0; i < minerLosses.Length; i++)
+        {
+            gap = MathF.Max(gap, MathF.Abs(minerLosses[i] - trainerLosses[i]) / MathF.Max(1f, MathF.Abs(minerLosses[i])));
+        }
+
+        return gap;
+    }
+
+    private static (float Loss, int Foreground, float[] PerRoi) TrainSelected(Detector detector, FeatureMaps features, TrainingBatch batch, MinedBatch mined)
     {
         var n = mined.Indices.Length;
         var rois = new float[n * 5];
@@ -126,7 +165,7 @@ public static class TrainingRun
 
         var perRoi = new float[n];
         var loss = detector.TrainHead(features, rois, labels, targets, mined.Weights ?? [], perRoi);
-        return (loss, foreground);
+        return (loss, foreground, perRoi);
     }
 
     /// <summary>Writes the checkpoint and the head as a scoring model.</summary>

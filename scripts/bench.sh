@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The benchmarks behind the README's tables, each printing our figure beside its reference's from
+# the same run: NMS and the per-RoI loss beside torchvision, the miner's scoring beside PyTorch
+# eager, the Mine stream on loopback beside in-process work, and the trainer's iteration (OHEM's
+# 128 + scoring vs all RoIs vs fgbg's 128; libtorch inference beside ONNX Runtime's).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mkdir -p artifacts
+bench=bench/Ohem.Bench/bin/Release/net10.0/Ohem.Bench.dll
+dotnet "$bench" selection --markdown artifacts/selection-benchmark.md
+dotnet "$bench" scoring --markdown artifacts/scoring-benchmark.md
+dotnet "$bench" transport --markdown artifacts/transport-benchmark.md
+dotnet "$bench" trainer --markdown artifacts/trainer-benchmark.md
+echo "bench: tables written to artifacts/{selection,scoring,transport,trainer}-benchmark.md"

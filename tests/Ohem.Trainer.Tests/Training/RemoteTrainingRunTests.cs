@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Ohem.Service.Tests;
+using Ohem.Torch;
+using Ohem.Trainer.Tests.Support;
+using Ohem.Trainer.Training;
+
+namespace Ohem.Trainer.Tests.Training;
+
+/// <summary>Training against a real miner on loopback: versions published and used, staleness bounded.</summary>
+public sealed class RemoteTrainingRunTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-remote-{Guid.NewGuid():N}");
+
+    private TrainOptions Tiny(Uri miner, int staleness) => new()
+    {
+        Sampler = "ohem",
+        Steps = 12,
+        WarmupSteps = 2,
+        TrainImages = 8,
+        ValidationImages = 2,
+        Threads = 2,
+        Miners = [miner.ToString()],
+        MaxStaleness = staleness,
+        Output = Path.Combine(_root, $"s{staleness}"),
+        Detector = new DetectorOptions { BackboneChannels = [8, 16], Stride = 4, HiddenSizes = [32] },
+    };
+
+    [NeedsFact(Needs.FashionMnist)]
+    public Task Synchronous_mining_scores_exactly_the_trained_weights() => MinesRemotelyWithinBound(0);
+
+    [NeedsFact(Needs.FashionMnist)]
+    public Task Pipelined_mining_is_at_most_one_version_stale() => MinesRemotelyWithinBound(1);
+
+    [NeedsFact(Needs.FashionMnist)]
+    public Task Staleness_two_is_honoured() => MinesRemotelyWithinBound(2);
+
+    private async Task MinesRemotelyWithinBound(int staleness)
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var options = Tiny(miner.Address, staleness);
+        TrainingRun.Run(options);
+
+        var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(options.Steps, lines.Length);
+        ulong previousScored = 0;
+        foreach (var line in lines)
+        {
+            var step = line.GetProperty("step").GetInt32();
+            Assert.True(line.GetProperty("remote").GetBoolean(), $"step {step} was mined in process");
+            var trainer = line.GetProperty("trainer_version").GetUInt64();
+            var scored = line.GetProperty("scored_version").GetUInt64();
+            Assert.Equal((ulong)step, trainer); // version 1 is the initial head; one publish per step after
+            Assert.InRange(trainer - scored, 0UL, (ulong)staleness);
+            Assert.True(scored >= previousScored, $"step {step}: scored with {scored} after {previousScored}");
+            previousScored = scored;
+            if (staleness == 0)
+            {
+                // Same weights, same feature maps: the miner's loss of each selected RoI is the trainer's.
+                Assert.InRange(line.GetProperty("miner_loss_gap").GetDouble(), 0, 1e-4);
+            }
+        }
+
+        if (staleness > 0)
+        {
+            // Pipelined: after the first batch, batches are scored one version behind the trainer.
+            Assert.Contains(lines.Skip(1), l => l.GetProperty("staleness").GetUInt64() == 1);
+        }
+    }
+
+    [NeedsFact(Needs.FashionMnist)]
+    public void A_dead_miner_does_not_stop_training()
+    {
+        var dead = new Uri("http://127.0.0.1:9"); // discard port: nothing listens
+        var options = Tiny(dead, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
+        var summary = TrainingRun.Run(options);
+        var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.All(lines, l => Assert.False(l.GetProperty("remote").GetBoolean()));
+        Assert.All(lines, l => Assert.False(string.IsNullOrEmpty(l.GetProperty("fallback").GetString())));
+        Assert.All(lines, l => Assert.InRange(l.GetProperty("selected").GetInt32(), 1, 128));
+        Assert.InRange(summary.Validation.MeanAp, 0f, 1f);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+}
