@@ -18,7 +18,7 @@ public sealed record TrainOptions
     public IReadOnlyDictionary<string, string> SamplerOptions { get; init; } = new Dictionary<string, string>();
 
     /// <summary>SGD iterations.</summary>
-    public int Steps { get; init; } = 1200;
+    public int Steps { get; init; } = 800;
 
     /// <summary>N: images per batch.</summary>
     public int ImagesPerBatch { get; init; } = 2;
