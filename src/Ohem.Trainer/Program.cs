@@ -5,4 +5,5 @@ using Ohem.Trainer.Cli;
 var root = new RootCommand("OhemService trainer: train and evaluate a detector with a selection policy.");
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 return root.Parse(args).Invoke();

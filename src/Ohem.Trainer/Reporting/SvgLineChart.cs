@@ -5,7 +5,11 @@ using System.Text;
 namespace Ohem.Trainer.Reporting;
 
 /// <summary>One line of a chart: a name for the legend, a colour, and (x, y) points in x order.</summary>
-public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points);
+public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points)
+{
+    /// <summary>Also mark every point with a dot (for sparse series, such as one evaluation per run).</summary>
+    public bool Markers { get; init; }
+}
 
 /// <summary>
 /// A dependency-free SVG line chart (title, axes with round ticks, a legend), enough for training
@@ -62,6 +66,14 @@ public static class SvgLineChart
                 Append(svg, $"<polyline fill=\"none\" stroke=\"{Escape(line.Color)}\" stroke-width=\"1.6\" points=\"{path}\"/>");
             }
 
+            if (line.Markers)
+            {
+                foreach (var p in line.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)))
+                {
+                    Append(svg, $"<circle cx=\"{Sx(p.X):F1}\" cy=\"{Sy(p.Y):F1}\" r=\"3\" fill=\"{Escape(line.Color)}\"/>");
+                }
+            }
+
             var ly = Top + 14 + (s * 16);
             Append(svg, $"<line x1=\"{Left + plotW - 150}\" y1=\"{ly - 4}\" x2=\"{Left + plotW - 130}\" y2=\"{ly - 4}\" stroke=\"{Escape(line.Color)}\" stroke-width=\"3\"/>");
             Append(svg, $"<text x=\"{Left + plotW - 124}\" y=\"{ly}\">{Escape(line.Name)}</text>");
@@ -86,7 +98,7 @@ public static class SvgLineChart
         return ticks;
     }
 
-    private static (double Lo, double Hi) Range(double lo, double hi) =>
+    internal static (double Lo, double Hi) Range(double lo, double hi) =>
         hi > lo ? (lo, hi) : (lo - 0.5 - Math.Abs(lo * 0.05), hi + 0.5 + Math.Abs(hi * 0.05));
 
     private static IEnumerable<List<(double X, double Y)>> Runs(IReadOnlyList<(double X, double Y)> points)
@@ -111,9 +123,9 @@ public static class SvgLineChart
         }
     }
 
-    private static string Format(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+    internal static string Format(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 
-    private static string Escape(string text) => SecurityElement.Escape(text);
+    internal static string Escape(string text) => SecurityElement.Escape(text);
 
     private static void Append(StringBuilder svg, FormattableString line) =>
         svg.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');
