@@ -40,11 +40,12 @@ internal static class TrainCommand
         var job = new Option<string?>("--job") { Description = "With --miner: the job id (default: from the run folder's name)." };
         var rank = new Option<int>("--rank") { Description = "With --miner: rank 0 registers and publishes; other ranks only mine.", DefaultValueFactory = _ => d.Rank };
         var token = new Option<string?>("--miner-token") { Description = "With --miner: bearer token for registering and publishing (or OHEM_MINER_TOKEN)." };
+        var probe = new Option<double>("--miner-probe-seconds") { Description = "With --miner: while the miner is down, try it again this often (seconds).", DefaultValueFactory = _ => d.MinerProbeSeconds };
         var output = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => d.Output };
 
         var command = new Command("train", "Train the detector on the bundled data with a selection policy.")
         {
-            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, miners, staleness, publishEvery, job, rank, token, output,
+            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, miners, staleness, publishEvery, job, rank, token, probe, output,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -70,6 +71,7 @@ internal static class TrainCommand
                 PublishEvery = r.GetValue(publishEvery),
                 JobId = r.GetValue(job),
                 Rank = r.GetValue(rank),
+                MinerProbeSeconds = r.GetValue(probe),
                 MinerToken = r.GetValue(token) ?? Environment.GetEnvironmentVariable("OHEM_MINER_TOKEN"),
                 Proposals = d.Proposals with { ObjectFraction = r.GetValue(objectFraction) },
                 Detector = dd with

@@ -74,6 +74,9 @@ public sealed record TrainOptions
     /// <summary>This trainer's rank: rank 0 registers the model and publishes; others only mine.</summary>
     public int Rank { get; init; }
 
+    /// <summary>While the miners are down, try them again at most this often (seconds).</summary>
+    public double MinerProbeSeconds { get; init; } = 10;
+
     /// <summary>Bearer token for the miners' writes (registering, publishing), when they require one;
     /// never written to run.json.</summary>
     [JsonIgnore]
@@ -106,6 +109,10 @@ public sealed record TrainOptions
         Positive(PublishEvery, "--publish-every");
         NonNegative(MaxStaleness, "--max-staleness");
         NonNegative(Rank, "--rank");
+        if (!(MinerProbeSeconds > 0) || !double.IsFinite(MinerProbeSeconds))
+        {
+            throw new ArgumentException($"--miner-probe-seconds is {MinerProbeSeconds}; expected a finite number > 0.", nameof(MinerProbeSeconds));
+        }
         foreach (var miner in Miners)
         {
             if (!Uri.TryCreate(miner, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))

@@ -115,12 +115,20 @@ public static class TrainingRun
         TrainOptions options, Detector detector, InProcessMiner local, DetectionDataset train, BatchOrder order, Action<string>? onPhase)
     {
         onPhase?.Invoke($"connecting to {string.Join(", ", options.Miners)}");
-        var client = new MinerClientOptions { Endpoints = [.. options.Miners], WriteToken = options.MinerToken };
+        // The client's circuit stays open as long as the trainer waits between probes of a dead miner.
+        var client = new MinerClientOptions
+        {
+            Endpoints = [.. options.Miners],
+            WriteToken = options.MinerToken,
+            CircuitBreakDuration = TimeSpan.FromSeconds(Math.Max(0.5, options.MinerProbeSeconds)),
+        };
         var jobId = options.JobId ?? $"train-{Path.GetFileName(Path.GetFullPath(options.Output))}";
         var policyOptions = MiningPolicy.Options(options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
         var miner = FailoverMiner.ConnectAsync(
             client, jobId, DetectorHead.Spec(detector.Options), detector.HeadWeights(), options.Sampler, policyOptions,
-            publisher: options.Rank == 0, log: line => onPhase?.Invoke(line)).GetAwaiter().GetResult();
+            publisher: options.Rank == 0,
+            options: new FailoverOptions { ProbeInterval = TimeSpan.FromSeconds(options.MinerProbeSeconds) },
+            log: line => onPhase?.Invoke(line)).GetAwaiter().GetResult();
         return new RemoteBatchSource(
             detector, local, miner, train, order, options.MaxStaleness, options.PublishEvery, options.Steps, publisher: options.Rank == 0);
     }

@@ -81,6 +81,50 @@ public sealed class RemoteTrainingRunTests : IDisposable
         Assert.InRange(summary.Validation.MeanAp, 0f, 1f);
     }
 
+    [NeedsFact(Needs.FashionMnist)]
+    public void Killing_the_miner_mid_run_falls_back_and_restarting_it_brings_the_trainer_back()
+    {
+        var miner = LoopbackMiner.StartAsync().GetAwaiter().GetResult();
+        var port = miner.Address.Port;
+        var options = Tiny(miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
+        LoopbackMiner? restarted = null;
+        try
+        {
+            TrainingRun.Run(options, record =>
+            {
+                if (record.Step == 6)
+                {
+                    miner.DisposeAsync().AsTask().GetAwaiter().GetResult(); // the miner dies mid-run
+                }
+                else if (record.Step == 12)
+                {
+                    restarted = LoopbackMiner.StartAsync(("Miner:Listen", $"http://127.0.0.1:{port}")).GetAwaiter().GetResult();
+                }
+                else if (record.Step is > 12 and < 20)
+                {
+                    Thread.Sleep(200); // give the probe interval and the client's circuit time to pass
+                }
+            });
+        }
+        finally
+        {
+            restarted?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(options.Steps, lines.Length); // training never stopped
+        bool Remote(int step) => lines[step - 1].GetProperty("remote").GetBoolean();
+        Assert.True(Enumerable.Range(1, 6).All(Remote), "mined remotely before the kill");
+        Assert.Contains(Enumerable.Range(8, 5), s => !Remote(s)); // fell back while the miner was down
+        Assert.All(lines.Where(l => !l.GetProperty("remote").GetBoolean()),
+            l => Assert.False(string.IsNullOrEmpty(l.GetProperty("fallback").GetString())));
+        Assert.True(Remote(options.Steps), "back on the miner after it restarted");
+        // Back on a restarted miner, the job was registered again and the newest weights published:
+        // the scorings are still at most one version behind the trainer.
+        Assert.All(lines.Where(l => l.GetProperty("remote").GetBoolean()),
+            l => Assert.InRange(l.GetProperty("staleness").GetUInt64(), 0UL, 1UL));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))
