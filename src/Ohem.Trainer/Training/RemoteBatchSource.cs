@@ -56,16 +56,16 @@ internal sealed class RemoteBatchSource : IBatchSource
         {
             var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(_train, _order.Next()));
             var features = timer.Time(Stage.Backbone, () => _detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size));
-            var sent = Send(step, batch, features.ToArray(), features, _version, timer);
-            return Finish(step, sent, features, timer, rescored: false);
+            var sent = Send(batch, features.ToArray(), features, _version);
+            return Finish(sent, features, timer, rescored: false);
         }
 
-        var current = _pending ?? Prepare(step, _version, timer);
+        var current = _pending ?? Prepare(_version, timer);
         // Batch t + 1 goes out before batch t trains; it will be used after this step's update
         // (and this step's publish, when there is one).
-        _pending = step < _steps ? Prepare(step + 1, _version + (PublishesAt(step) ? 1UL : 0UL), timer) : null;
+        _pending = step < _steps ? Prepare(_version + (PublishesAt(step) ? 1UL : 0UL), timer) : null;
         var fresh = timer.Time(Stage.Backbone, () => _detector.Backbone(current.Batch.Images, current.Batch.Count, current.Batch.Size, current.Batch.Size));
-        return Finish(step, current, fresh, timer, rescored: false);
+        return Finish(current, fresh, timer, rescored: false);
     }
 
     public void AfterStep(int step, StageTimer timer)
@@ -105,7 +105,7 @@ internal sealed class RemoteBatchSource : IBatchSource
     private bool PublishesAt(int step) => step % _publishEvery == 0;
 
     /// <summary>Data and a backbone pass for the miner's copy of the features, sent at once.</summary>
-    private Pending Prepare(int step, ulong versionAtUse, StageTimer timer)
+    private Pending Prepare(ulong versionAtUse, StageTimer timer)
     {
         var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(_train, _order.Next()));
         var copy = timer.Time(Stage.Backbone, () =>
@@ -113,10 +113,10 @@ internal sealed class RemoteBatchSource : IBatchSource
             using var features = _detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size);
             return features.ToArray();
         });
-        return Send(step, batch, copy, null, versionAtUse, timer);
+        return Send(batch, copy, null, versionAtUse);
     }
 
-    private Pending Send(int step, TrainingBatch batch, float[] features, FeatureMaps? shapeOf, ulong versionAtUse, StageTimer timer)
+    private Pending Send(TrainingBatch batch, float[] features, FeatureMaps? shapeOf, ulong versionAtUse)
     {
         var (c, h, w) = FeatureShape(batch, shapeOf);
         // A fresh id per request, a rescoring included: the session may still hold an earlier one.
@@ -124,14 +124,14 @@ internal sealed class RemoteBatchSource : IBatchSource
         return new Pending(batch, features, task);
     }
 
-    private PreparedBatch Finish(int step, Pending pending, FeatureMaps fresh, StageTimer timer, bool rescored)
+    private PreparedBatch Finish(Pending pending, FeatureMaps fresh, StageTimer timer, bool rescored)
     {
         var outcome = timer.Time(Stage.Mining, () => pending.Task.GetAwaiter().GetResult());
         if (outcome.Remote && !_gate.Accepts(outcome, _version))
         {
             // Too stale: score again with the fresh features, at least at the oldest acceptable version.
-            var again = Send(step, pending.Batch, fresh.ToArray(), fresh, _version, timer);
-            return Finish(step, again, fresh, timer, rescored: true);
+            var again = Send(pending.Batch, fresh.ToArray(), fresh, _version);
+            return Finish(again, fresh, timer, rescored: true);
         }
 
         if (!outcome.Remote)
