@@ -12,4 +12,5 @@ dotnet "$bench" selection --markdown artifacts/selection-benchmark.md
 dotnet "$bench" scoring --markdown artifacts/scoring-benchmark.md
 dotnet "$bench" transport --markdown artifacts/transport-benchmark.md
 dotnet "$bench" trainer --markdown artifacts/trainer-benchmark.md
-echo "bench: tables written to artifacts/{selection,scoring,transport,trainer}-benchmark.md"
+dotnet "$bench" staleness --markdown artifacts/staleness-benchmark.md
+echo "bench: tables written to artifacts/{selection,scoring,transport,trainer,staleness}-benchmark.md"

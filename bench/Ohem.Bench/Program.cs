@@ -8,4 +8,5 @@ root.Subcommands.Add(SelectionBenchmark.Command());
 root.Subcommands.Add(ScoringBenchmark.Command());
 root.Subcommands.Add(TransportBenchmark.Command());
 root.Subcommands.Add(TrainerBenchmark.Command());
+root.Subcommands.Add(StalenessBenchmark.Command());
 return root.Parse(args).Invoke();
