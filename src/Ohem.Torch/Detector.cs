@@ -213,25 +213,18 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>Copies parameter <paramref name="name"/> (row-major) into <paramref name="destination"/>.</summary>
-    public unsafe void CopyParameter(string name, Span<float> destination)
-    {
-        var parameter = Find(name);
-        HeadInputChecks.Length(destination.Length, parameter.ElementCount, nameof(destination), $"'{name}' {parameter.ShapeText}");
-        lock (_gate)
-        {
-            ThrowIfDisposed();
-            fixed (float* d = destination)
-            {
-                TorchNative.Check(TorchNative.ohem_detector_copy_parameter(_handle, name, d, destination.Length), "copy parameter");
-            }
-        }
-    }
+    public unsafe void CopyParameter(string name, Span<float> destination) =>
+        CopyNamed(name, destination, &TorchNative.ohem_detector_copy_parameter, "copy parameter");
 
     /// <summary>
     /// Copies the gradient accumulated for parameter <paramref name="name"/> since the last
     /// <see cref="Step"/> (zeros when none) into <paramref name="destination"/>.
     /// </summary>
-    public unsafe void CopyGradient(string name, Span<float> destination)
+    public unsafe void CopyGradient(string name, Span<float> destination) =>
+        CopyNamed(name, destination, &TorchNative.ohem_detector_copy_gradient, "copy gradient");
+
+    private unsafe void CopyNamed(
+        string name, Span<float> destination, delegate*<DetectorHandle, string, float*, long, int> copy, string what)
     {
         var parameter = Find(name);
         HeadInputChecks.Length(destination.Length, parameter.ElementCount, nameof(destination), $"'{name}' {parameter.ShapeText}");
@@ -240,7 +233,7 @@ public sealed class Detector : IDisposable
             ThrowIfDisposed();
             fixed (float* d = destination)
             {
-                TorchNative.Check(TorchNative.ohem_detector_copy_gradient(_handle, name, d, destination.Length), "copy gradient");
+                TorchNative.Check(copy(_handle, name, d, destination.Length), what);
             }
         }
     }

@@ -56,7 +56,7 @@ internal sealed class RemoteBatchSource : IBatchSource
         {
             var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(_train, _order.Next()));
             var features = timer.Time(Stage.Backbone, () => _detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size));
-            var sent = Send(batch, features.ToArray(), features, _version);
+            var sent = Send(batch, features, _version);
             return Finish(sent, features, timer, rescored: false);
         }
 
@@ -108,20 +108,18 @@ internal sealed class RemoteBatchSource : IBatchSource
     private Pending Prepare(ulong versionAtUse, StageTimer timer)
     {
         var batch = timer.Time(Stage.Data, () => TrainingBatches.Build(_train, _order.Next()));
-        var copy = timer.Time(Stage.Backbone, () =>
-        {
-            using var features = _detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size);
-            return features.ToArray();
-        });
-        return Send(batch, copy, null, versionAtUse);
+        using var features = timer.Time(Stage.Backbone, () => _detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size));
+        return Send(batch, features, versionAtUse);
     }
 
-    private Pending Send(TrainingBatch batch, float[] features, FeatureMaps? shapeOf, ulong versionAtUse)
+    /// <summary>Sends a copy of <paramref name="features"/> (the miner's) with the batch.</summary>
+    private Pending Send(TrainingBatch batch, FeatureMaps features, ulong versionAtUse)
     {
-        var (c, h, w) = FeatureShape(batch, shapeOf);
         // A fresh id per request, a rescoring included: the session may still hold an earlier one.
-        var task = _miner.MineAsync(batch, features, c, h, w, ++_batchIds, _gate.MinimumVersion(versionAtUse), () => MineLocally);
-        return new Pending(batch, features, task);
+        var task = _miner.MineAsync(
+            batch, features.ToArray(), features.Channels, features.Height, features.Width, ++_batchIds,
+            _gate.MinimumVersion(versionAtUse), () => MineLocally);
+        return new Pending(batch, task);
     }
 
     private PreparedBatch Finish(Pending pending, FeatureMaps fresh, StageTimer timer, bool rescored)
@@ -130,7 +128,7 @@ internal sealed class RemoteBatchSource : IBatchSource
         if (outcome.Remote && !_gate.Accepts(outcome, _version))
         {
             // Too stale: score again with the fresh features, at least at the oldest acceptable version.
-            var again = Send(pending.Batch, fresh.ToArray(), fresh, _version);
+            var again = Send(pending.Batch, fresh, _version);
             return Finish(again, fresh, timer, rescored: true);
         }
 
@@ -144,21 +142,5 @@ internal sealed class RemoteBatchSource : IBatchSource
             pending.Batch, fresh, outcome.Batch, new MiningInfo(true, outcome.Batch.WeightsVersion, _version, rescored, null));
     }
 
-    private (int C, int H, int W) FeatureShape(TrainingBatch batch, FeatureMaps? features)
-    {
-        if (features is not null)
-        {
-            return (features.Channels, features.Height, features.Width);
-        }
-
-        var side = batch.Size;
-        for (var i = 0; i < _detector.Options.PoolCount; i++)
-        {
-            side /= 2; // each 2x2 stride-2 max pool floors
-        }
-
-        return (_detector.Options.FeatureChannels, side, side);
-    }
-
-    private sealed record Pending(TrainingBatch Batch, float[] Features, Task<MiningOutcome> Task);
+    private sealed record Pending(TrainingBatch Batch, Task<MiningOutcome> Task);
 }
