@@ -28,6 +28,8 @@ curl -fsS "http://127.0.0.1:$((port + 1))/healthz" >/dev/null || { echo "main: t
 echo "main: miner up on 127.0.0.1:$port"
 
 "${trainer[@]}" train --sampler ohem --steps "$steps" --miner "http://127.0.0.1:$port" --threads 1 --out "$out/ohem"
+# The miner's view of the run (staleness, time per stage) for the report, before it stops.
+curl -fsS "http://127.0.0.1:$((port + 1))/metrics" > "$out/ohem/miner-metrics.prom" || echo "main: could not scrape the miner's metrics" >&2
 "${trainer[@]}" train --sampler fgbg --steps "$steps" --threads 1 --out "$out/fgbg"
 kill $miner; wait $miner 2>/dev/null || true; trap - EXIT
 

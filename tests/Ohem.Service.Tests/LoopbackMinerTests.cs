@@ -105,6 +105,9 @@ public class LoopbackMinerTests
         var metrics = miner.App.Services.GetRequiredService<Metrics.MinerMetrics>();
         Assert.Equal(3, metrics.Batches.Value("det", "ok"));
         Assert.Equal(1, metrics.Batches.Value("det", "InvalidArgument"));
+        // The miner's view of staleness: batch 10 was pinned to version 1 while 2 was held, the others scored with 2.
+        Assert.Equal(1, metrics.ScoredVersionsBehind.Value("det"));
+        Assert.Contains("ohem_scored_versions_behind_count{job=\"det\"} 3\n", metrics.Render());
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class MetricsTests
         };
         ok.Images.Add(new ImageSelection { Counts = new Protocol.V1.SelectionCounts { Candidates = 90, Ignored = 10, Foreground = 3, Background = 5 } });
         ok.Images.Add(new ImageSelection { Counts = new Protocol.V1.SelectionCounts { Candidates = 50, Foreground = 1, Background = 7 } });
-        metrics.Record("job \"a\"", ok);
+        metrics.Record("job \"a\"", ok, newestHeld: 5);
         metrics.Record("job \"a\"", new MineResponse { Error = new BatchError { Code = 9, Message = "m" } });
         metrics.WeightsVersion.Set(2, "job \"a\"");
         metrics.Calls.Add(1, "/ohem.v1.HardExampleMiner/Mine", "OK");
@@ -46,6 +46,10 @@ public class MetricsTests
         Assert.Contains("ohem_stage_seconds_bucket{stage=\"run\",le=\"+Inf\"} 1\n", text);
         Assert.Contains("ohem_stage_seconds_sum{stage=\"run\"} 0.04\n", text);
         Assert.Contains("# TYPE ohem_stage_seconds histogram\n", text);
+        // Scored with version 2 while 5 was the newest held: 3 versions behind, in the le="3" bucket and not le="2".
+        Assert.Contains("ohem_scored_versions_behind_bucket{job=\"job \\\"a\\\"\",le=\"2\"} 0\n", text);
+        Assert.Contains("ohem_scored_versions_behind_bucket{job=\"job \\\"a\\\"\",le=\"3\"} 1\n", text);
+        Assert.Contains("ohem_scored_versions_behind_sum{job=\"job \\\"a\\\"\"} 3\n", text);
     }
 
     [Fact]

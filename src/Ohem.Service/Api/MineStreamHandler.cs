@@ -34,7 +34,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
             {
                 var scored = await scoring.ConfigureAwait(false);
                 var response = BatchMiner.Finish(scored, policies);
-                metrics.Record(scored.Job?.Id ?? "unknown", response); // never a client-chosen label for unknown jobs
+                metrics.Record(scored.Job?.Id ?? "unknown", response, scored.Job?.Weights.Newest); // never a client-chosen label for unknown jobs
                 await responses.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
             }
 

@@ -16,6 +16,11 @@ public sealed class MinerMetrics
 
     public MetricFamily StageSeconds { get; } = MetricFamily.Histogram("ohem_stage_seconds", "Time per batch in each stage of mining.", SecondsBuckets, "stage");
 
+    public MetricFamily ScoredVersionsBehind { get; } = MetricFamily.Histogram(
+        "ohem_scored_versions_behind",
+        "The miner's view of staleness: versions between the newest the job held when a batch was answered and the one that scored it.",
+        [0, 1, 2, 3, 4, 8, 16, 64], "job");
+
     public MetricFamily WeightsVersion { get; } = MetricFamily.Gauge("ohem_weights_version", "Newest weights version held, by job.", "job");
 
     public MetricFamily WeightsVersionsHeld { get; } = MetricFamily.Gauge("ohem_weights_versions_held", "Weights versions held, by job.", "job");
@@ -29,10 +34,10 @@ public sealed class MinerMetrics
     public MetricFamily OpenStreams { get; } = MetricFamily.Gauge("ohem_mine_streams_open", "Open Mine streams.");
 
     private IEnumerable<MetricFamily> All =>
-        [Batches, RoisScored, RoisSelected, StageSeconds, WeightsVersion, WeightsVersionsHeld, WeightsBytes, Calls, BatchesInFlight, OpenStreams];
+        [Batches, RoisScored, RoisSelected, StageSeconds, ScoredVersionsBehind, WeightsVersion, WeightsVersionsHeld, WeightsBytes, Calls, BatchesInFlight, OpenStreams];
 
-    /// <summary>Counts one answered batch.</summary>
-    public void Record(string job, MineResponse response)
+    /// <summary>Counts one answered batch; <paramref name="newestHeld"/> is the job's newest version as it is answered.</summary>
+    public void Record(string job, MineResponse response, ulong? newestHeld = null)
     {
         if (response.Error is { } error)
         {
@@ -41,6 +46,12 @@ public sealed class MinerMetrics
         }
 
         Batches.Add(1, job, "ok");
+        if (newestHeld is { } newest)
+        {
+            // A version installed after the lease was taken makes the answer stale on arrival.
+            ScoredVersionsBehind.Observe(newest > response.WeightsVersion ? newest - response.WeightsVersion : 0, job);
+        }
+
         RoisScored.Add(response.Images.Sum(i => i.Counts.Candidates + i.Counts.Ignored), job);
         RoisSelected.Add(response.Images.Sum(i => i.Counts.Foreground), job, "foreground");
         RoisSelected.Add(response.Images.Sum(i => i.Counts.Background), job, "background");

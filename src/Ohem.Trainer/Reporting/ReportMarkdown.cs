@@ -26,6 +26,7 @@ internal static class ReportMarkdown
         Accuracy(md, outcomes);
         Times(md, report);
         Staleness(md, outcomes);
+        MinerSide(md, outcomes);
         Charts(md, report);
         Gallery(md, report, extras);
         foreach (var section in extras.Sections)
@@ -191,6 +192,38 @@ internal static class ReportMarkdown
             var mean = double.IsNaN(s.MeanStaleness) ? "–" : F2(s.MeanStaleness);
             var last = s.LastScoredVersion is { } v ? I(v) : "–";
             Line(md, Invariant($"| {Code(o.Run.Label)} | {s.RemoteSteps} of {s.Steps} | {mean} | {s.MaxStaleness} | {s.RescoredSteps} | {s.FallbackSteps} | {last} |"));
+        }
+
+        Line(md);
+    }
+
+    private static void MinerSide(StringBuilder md, IReadOnlyList<ReportedOutcome> outcomes)
+    {
+        var views = outcomes.Where(o => o.Run.Miner is not null).ToList();
+        if (views.Count == 0)
+        {
+            return;
+        }
+
+        Line(md, "## Mining staleness (miner's view)");
+        Line(md);
+        Line(md, $"From the miner's /metrics, scraped into the run folder ({Code(MinerView.FileName)}) when the run ended: how many versions "
+            + "behind the newest the miner held each batch was scored with when it was answered (`ohem_scored_versions_behind`), "
+            + "and the miner's mean time per batch in each stage (`ohem_stage_seconds`; queued is waiting for a slot or for the weights version).");
+        Line(md);
+        var stages = views.SelectMany(o => o.Run.Miner!.StageMs.Select(s => s.Stage)).Distinct().ToList();
+        Line(md, "| run | job | batches answered | failed | mean versions behind | scored with the newest | worst (bound) | newest version | "
+            + string.Join(" | ", stages.Select(s => $"{s} ms")) + " |");
+        Line(md, "|---|---|---:|---:|---:|---:|---:|---:|" + string.Concat(stages.Select(_ => "---:|")));
+        foreach (var o in views)
+        {
+            var m = o.Run.Miner!;
+            var share = double.IsNaN(m.ShareNewest) ? "–" : (m.ShareNewest * 100).ToString("F1", CultureInfo.InvariantCulture) + " %";
+            var worst = m.MaxBehindBound is { } b ? (double.IsPositiveInfinity(b) ? "> 64" : $"≤ {b.ToString(CultureInfo.InvariantCulture)}") : "–";
+            var newest = m.NewestVersion is { } v ? I(v) : "–";
+            var times = stages.Select(s => m.StageMs.FirstOrDefault(x => x.Stage == s) is { Stage: not null } t ? F2(t.Ms) : "–");
+            Line(md, $"| {Code(o.Run.Label)} | {Code(m.Job)} | {I(m.Answered)} | {I(m.Failed)} | {(double.IsNaN(m.MeanBehind) ? "–" : F2(m.MeanBehind))} | {share} | {worst} | {newest} | "
+                + string.Join(" | ", times) + " |");
         }
 
         Line(md);

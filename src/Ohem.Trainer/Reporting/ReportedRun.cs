@@ -23,6 +23,9 @@ public sealed record ReportedRun(string Folder, string Label, TrainOptions Optio
     /// <summary>The mining staleness the trainer logged, or null for in-process runs.</summary>
     public MiningStaleness? Staleness { get; } = MiningStaleness.Of(Lines);
 
+    /// <summary>The miner's view of the run (its metrics scraped into the folder), or null when not scraped.</summary>
+    public MinerView? Miner { get; } = MinerView.Load(Folder, TrainingRun.JobIdOf(Options));
+
     /// <summary>
     /// Reads <paramref name="folder"/>: run.json, metrics.jsonl and the checkpoint must be there.
     /// </summary>

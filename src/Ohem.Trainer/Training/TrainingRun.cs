@@ -122,7 +122,7 @@ public static class TrainingRun
             WriteToken = options.MinerToken,
             CircuitBreakDuration = TimeSpan.FromSeconds(Math.Max(0.5, options.MinerProbeSeconds)),
         };
-        var jobId = options.JobId ?? $"train-{Path.GetFileName(Path.GetFullPath(options.Output))}";
+        var jobId = JobIdOf(options);
         var policyOptions = MiningPolicy.Options(options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
         var miner = FailoverMiner.ConnectAsync(
             client, jobId, DetectorHead.Spec(detector.Options), detector.HeadWeights(), options.Sampler, policyOptions,
@@ -191,6 +191,10 @@ public static class TrainingRun
     }
 
     /// <summary>The options a run was made with, read back from its run.json.</summary>
+    /// <summary>The job the run mines under: --job, or one named after the run folder.</summary>
+    public static string JobIdOf(TrainOptions options) =>
+        options.JobId ?? $"train-{Path.GetFileName(Path.GetFullPath(options.Output).TrimEnd(Path.DirectorySeparatorChar))}";
+
     public static TrainOptions ReadRunFile(string runFolder)
     {
         var path = Path.Combine(runFolder, RunFile);

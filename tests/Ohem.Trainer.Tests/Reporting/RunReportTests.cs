@@ -261,6 +261,16 @@ public sealed class RunReportTests(TinyRunsReport runs) : IClassFixture<TinyRuns
         });
         File.WriteAllLines(Path.Combine(remote, TrainingRun.MetricsFile), lines);
 
+        // The miner's /metrics as scraped at the end: job named after the folder, 3 answers 0, 0 and 2 versions behind.
+        var minerMetrics = new Service.Metrics.MinerMetrics();
+        foreach (var (scored, newest) in new ulong[][] { [4, 4], [5, 5], [3, 5] }.Select(p => (p[0], p[1])))
+        {
+            minerMetrics.Record("train-remote", new Protocol.V1.MineResponse { WeightsVersion = scored, Timings = new() }, newest);
+        }
+
+        minerMetrics.WeightsVersion.Set(5, "train-remote");
+        File.WriteAllText(Path.Combine(remote, MinerView.FileName), minerMetrics.Render());
+
         var report = RunReport.Write(Path.Combine(runs.Root, "remote-report"), [remote, runs.FgBg.Output], new ReportExtras { GalleryCanvases = 0 });
         var markdown = File.ReadAllText(report.Markdown);
         Assert.Null(report.Gallery);
@@ -272,6 +282,8 @@ public sealed class RunReportTests(TinyRunsReport runs) : IClassFixture<TinyRuns
         // Staleness over the 5 remote steps (0, 1, 2, 0, 2; step 4 fell back): mean 1.00, max 2.
         Assert.Equal(["`remote`", "5 of 6", "1.00", "2", "1", "1", "5"], Row(markdown, "`remote`", after: "| run | remote steps"));
         Assert.Equal("in process", Row(markdown, "`fgbg`", after: "| run | remote steps")[1]);
+        Assert.Equal(["`remote`", "`train-remote`", "3", "0", "0.67", "66.7 %", "≤ 2", "5"], Row(markdown, "`remote`", after: "(miner's view)")[..8]);
+        Assert.DoesNotContain("`fgbg` | `", markdown[markdown.IndexOf("(miner's view)", StringComparison.Ordinal)..], StringComparison.Ordinal);
 
         // Publishing is a stage of the iteration: 0.5 s more per step than the ohem run it copies.
         var header = Row(markdown, "run");

@@ -11,7 +11,8 @@ public sealed class RemoteTrainingRunTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-remote-{Guid.NewGuid():N}");
 
-    private TrainOptions Tiny(Uri miner, int staleness) => new()
+    /// <summary>A run small enough for a test: tiny detector, 8 canvases, mined through <paramref name="miner"/>.</summary>
+    internal static TrainOptions Tiny(string root, Uri miner, int staleness) => new()
     {
         Sampler = "ohem",
         Steps = 12,
@@ -21,7 +22,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
         Threads = 2,
         Miners = [miner.ToString()],
         MaxStaleness = staleness,
-        Output = Path.Combine(_root, $"s{staleness}"),
+        Output = Path.Combine(root, $"s{staleness}"),
         Detector = new DetectorOptions { BackboneChannels = [8, 16], Stride = 4, HiddenSizes = [32] },
     };
 
@@ -37,7 +38,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
     private async Task MinesRemotelyWithinBound(int staleness)
     {
         await using var miner = await LoopbackMiner.StartAsync();
-        var options = Tiny(miner.Address, staleness);
+        var options = Tiny(_root, miner.Address, staleness);
         TrainingRun.Run(options);
 
         var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
@@ -71,7 +72,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
     public void A_dead_miner_does_not_stop_training()
     {
         var dead = new Uri("http://127.0.0.1:9"); // discard port: nothing listens
-        var options = Tiny(dead, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
+        var options = Tiny(_root, dead, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
         var summary = TrainingRun.Run(options);
         var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.Equal(4, lines.Length);
@@ -86,7 +87,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
     {
         var miner = LoopbackMiner.StartAsync().GetAwaiter().GetResult();
         var port = miner.Address.Port;
-        var options = Tiny(miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
+        var options = Tiny(_root, miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
         LoopbackMiner? restarted = null;
         try
         {
