@@ -57,6 +57,35 @@ public sealed class MinerProcessTrainingTests : IDisposable
     }
 
     [NeedsFact(Needs.FashionMnist)]
+    public async Task Two_ranks_share_one_miner_rank_zero_publishes_and_rank_one_mines_at_the_versions_it_asks_for()
+    {
+        using var miner = await MinerProcess.StartAsync();
+        var rank0 = RemoteTrainingRunTests.Tiny(_root, miner.Address, 1) with { Steps = 20, JobId = "ranks", Output = Path.Combine(_root, "rank0") };
+        var rank1 = rank0 with { Rank = 1, Seed = 2, Output = Path.Combine(_root, "rank1") };
+        using var registered = new ManualResetEventSlim();
+        var first = Task.Run(() => TrainingRun.Run(rank0, record => registered.Set()));
+        Assert.True(registered.Wait(TimeSpan.FromMinutes(2)), "rank 0 did not finish a step");
+        var second = Task.Run(() => TrainingRun.Run(rank1)); // joins the job rank 0 registered
+        await Task.WhenAll(first, second);
+
+        var (log0, log1) = (Log(rank0), Log(rank1));
+        Assert.Equal(rank0.Steps, log0.Length);
+        Assert.Equal(rank1.Steps, log1.Length);
+        Assert.All(log0.Concat(log1), l => Assert.True(l.GetProperty("remote").GetBoolean(), $"mined in process: {l}. Miner log:\n{miner.Log}"));
+        // Rank 1 never published: every version it was scored with came from rank 0, and none older than it asked for.
+        Assert.All(log1, l => Assert.True(
+            l.GetProperty("scored_version").GetUInt64() + 1 >= l.GetProperty("trainer_version").GetUInt64(), $"rank 1 scored too stale: {l}"));
+        Assert.All(log1, l => Assert.InRange(l.GetProperty("scored_version").GetUInt64(), 1UL, (ulong)rank0.Steps + 1));
+
+        var samples = PrometheusSample.Parse(await miner.ScrapeAsync());
+        double Value(string name, string? outcome = null) => samples.Single(s => s.Name == name && s.Labels["job"] == "ranks"
+            && (outcome is null || s.Labels["outcome"] == outcome)).Value;
+        Assert.Equal(rank0.Steps + 1, Value("ohem_weights_version")); // rank 0's versions only
+        Assert.Equal(log0.Concat(log1).Count(l => !l.GetProperty("rescored").GetBoolean()) + (2 * log0.Concat(log1).Count(l => l.GetProperty("rescored").GetBoolean())),
+            Value("ohem_batches_total", "ok"));
+    }
+
+    [NeedsFact(Needs.FashionMnist)]
     public void A_killed_miner_process_costs_no_step_and_its_restart_is_used_again()
     {
         var miner = MinerProcess.StartAsync().GetAwaiter().GetResult();
