@@ -2,7 +2,8 @@
 # The benchmarks behind the README's tables, each printing our figure beside its reference's from
 # the same run: NMS and the per-RoI loss beside torchvision, the miner's scoring beside PyTorch
 # eager, the Mine stream on loopback beside in-process work, and the trainer's iteration (OHEM's
-# 128 + scoring vs all RoIs vs fgbg's 128; libtorch inference beside ONNX Runtime's).
+# 128 + scoring vs all RoIs vs fgbg's 128; libtorch inference beside ONNX Runtime's), staleness, and
+# OHEM vs fgbg validation mAP after equal steps over several seeds (the learning effect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,4 +14,5 @@ dotnet "$bench" scoring --markdown artifacts/scoring-benchmark.md
 dotnet "$bench" transport --markdown artifacts/transport-benchmark.md
 dotnet "$bench" trainer --markdown artifacts/trainer-benchmark.md
 dotnet "$bench" staleness --markdown artifacts/staleness-benchmark.md
-echo "bench: tables written to artifacts/{selection,scoring,transport,trainer,staleness}-benchmark.md"
+dotnet "$bench" seeds --markdown artifacts/seeds-benchmark.md --out artifacts/seeds
+echo "bench: tables written to artifacts/{selection,scoring,transport,trainer,staleness,seeds}-benchmark.md"

@@ -9,4 +9,5 @@ root.Subcommands.Add(ScoringBenchmark.Command());
 root.Subcommands.Add(TransportBenchmark.Command());
 root.Subcommands.Add(TrainerBenchmark.Command());
 root.Subcommands.Add(StalenessBenchmark.Command());
+root.Subcommands.Add(SeedsBenchmark.Command());
 return root.Parse(args).Invoke();
