@@ -1,8 +1,12 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Ohem.Protocol.V1;
 using Ohem.Service;
+using Ohem.Service.Api;
+using Ohem.Service.Jobs;
 using Ohem.Service.Mining;
 using Ohem.Service.Tests;
+using Ohem.Testing;
 
 namespace Ohem.Client.Tests;
 
@@ -26,6 +30,21 @@ public class MiningSessionTests
         var published = await client.PublishWeightsAsync("det", 1, weights);
         Assert.Empty(published.Failed);
     }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after 30 s.</summary>
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} within 30 s");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Installs weights version 2 (version 1's values again, so the expected answers stand) on one miner only.</summary>
+    private static void InstallVersion2(LoopbackMiner miner) =>
+        miner.App.Services.GetRequiredService<JobRegistry>().Get("det").Weights.Install(2, TestJobs.Weights(1));
 
     /// <summary>What a healthy miner answers for each batch, computed in-process.</summary>
     private static async Task<Dictionary<ulong, int[][]>> Expected(IEnumerable<MineRequest> requests)
@@ -53,11 +72,29 @@ public class MiningSessionTests
         var requests = Enumerable.Range(0, 24).Select(i => TestJobs.Request("det", (ulong)(100 + i), seed: i)).ToArray();
         var expected = await Expected(requests);
 
+        // Every batch after the first needs weights version 2, which only B holds so far: A reads
+        // some of them but answers none until the test installs it, so however fast the machine,
+        // batches are still unanswered when A stops.
+        foreach (var request in requests.Skip(1))
+        {
+            request.MinWeightsVersion = 2;
+        }
+
+        InstallVersion2(b);
         await using var session = client.OpenMiningSession();
         var first = await session.MineAsync(requests[0]);
         Assert.Equal(a.Address.ToString(), session.Endpoint);
         var rest = requests.Skip(1).Select(r => session.MineAsync(r)).ToArray(); // all in flight
-        await a.DisposeAsync(); // miner A goes away with batches unanswered
+        var inFlight = a.App.Services.GetRequiredService<InFlightLimit>();
+        await WaitUntil(() => inFlight.InUse > 0, "miner A read a batch");
+
+        // Miner A goes away with batches unanswered: it stops reading, answers what it has read
+        // (once the version arrives), and ends the stream; the rest must go to B.
+        var stopping = a.App.StopAsync();
+        await WaitUntil(() => a.App.Lifetime.ApplicationStopping.IsCancellationRequested, "miner A began stopping");
+        InstallVersion2(a);
+        await stopping;
+        await a.DisposeAsync();
         var responses = new[] { first }.Concat(await Task.WhenAll(rest)).ToArray();
 
         Assert.Equal(requests.Select(r => r.BatchId), responses.Select(r => r.BatchId));
@@ -74,8 +111,10 @@ public class MiningSessionTests
     [Fact]
     public async Task A_miner_killed_and_restarted_under_a_streaming_client_loses_and_duplicates_nothing()
     {
-        var miner = await LoopbackMiner.StartAsync();
-        var address = miner.Address;
+        // The restarted miner comes back at the same address: the port stays reserved meanwhile, so
+        // no other server (other tests run in parallel) can take it.
+        using var port = ReservedPort.Reserve();
+        var miner = await LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString()));
         using var client = new MinerClient(Options(miner));
         await Prepare(client);
         var requests = Enumerable.Range(0, 12).Select(i => TestJobs.Request("det", (ulong)i, seed: 50 + i)).ToArray();
@@ -85,7 +124,7 @@ public class MiningSessionTests
         var early = await Task.WhenAll(requests.Take(3).Select(r => session.MineAsync(r)));
         var late = requests.Skip(3).Select(r => session.MineAsync(r)).ToArray();
         await miner.DisposeAsync();
-        await using var restarted = await LoopbackMiner.StartAsync(("Miner:Listen", $"http://127.0.0.1:{address.Port}"));
+        await using var restarted = await LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString()));
         await Prepare(client); // a new process knows no jobs: the trainer registers and publishes again
         var responses = early.Concat(await Task.WhenAll(late)).ToArray();
 

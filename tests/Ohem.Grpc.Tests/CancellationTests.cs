@@ -1,8 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Features;
 using Ohem.Grpc.Tests.Protos;
 using Ohem.Grpc.Tests.Support;
+using Ohem.Testing;
 
 namespace Ohem.Grpc.Tests;
 
@@ -179,13 +178,9 @@ public sealed class CancellationTests
     [Fact]
     public async Task Connection_refused_is_unavailable()
     {
-        // A port that was just free: nothing listens there.
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        // A port held by a socket that never listens: nothing can listen there while the test runs.
+        using var dead = ReservedPort.Reserve();
+        using var channel = GrpcChannel.ForAddress(dead.Http);
         var call = channel.CreateCallInvoker().AsyncUnaryCall(TestMethods.Unary, null, new CallOptions(deadline: Bounded.Deadline), new Payload());
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.Within());
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);

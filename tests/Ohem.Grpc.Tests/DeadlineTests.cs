@@ -35,12 +35,17 @@ public sealed class DeadlineTests
         await using var server = await TestServer.StartAsync(service);
 
         // A plain HTTP client that never gives up by itself: only the server's deadline ends this call.
+        var sent = DateTime.UtcNow;
         var response = await RawGrpc.SendAsync(server.Address, Wait.FullName, RawGrpc.Frame(new Payload()), [("grpc-timeout", "800m")]);
 
         Assert.Equal("4", response.Header("grpc-status") ?? response.Trailer("grpc-status"));
         await cancelled.Task.Within();
         var seen = await deadline.Task.Within();
-        Assert.InRange(seen, DateTime.UtcNow - Bounded.Timeout, DateTime.UtcNow);
+        // The deadline is 800 ms after the request arrived. Timers run on a coarse monotonic clock
+        // (4 ms ticks on Linux) and may fire a few ms before DateTime.UtcNow reaches the deadline,
+        // so on a fast machine the call can be over a little before it: allow 100 ms each way.
+        var slack = TimeSpan.FromMilliseconds(100);
+        Assert.InRange(seen, sent + TimeSpan.FromMilliseconds(800) - slack, DateTime.UtcNow + slack);
         Assert.Equal(DateTimeKind.Utc, seen.Kind);
     }
 
@@ -68,7 +73,9 @@ public sealed class DeadlineTests
         await using var server = await TestServer.StartAsync(service);
         try
         {
-            var response = await RawGrpc.SendAsync(server.Address, WaitStreaming.FullName, RawGrpc.Frame(new Payload()), [("grpc-timeout", "1S")]);
+            // The first message must be on the wire before the deadline: 5 s leaves room for a cold
+            // start (JIT) of the server's write path on a loaded machine.
+            var response = await RawGrpc.SendAsync(server.Address, WaitStreaming.FullName, RawGrpc.Frame(new Payload()), [("grpc-timeout", "5S")]);
             Assert.Equal("4", response.Trailer("grpc-status"));
             Assert.Equal(RawGrpc.Frame(new Payload { Id = 1 }), response.Body);
         }
@@ -100,9 +107,10 @@ public sealed class DeadlineTests
         });
         using var channel = server.CreateChannel();
 
-        // Open the connection first, so the request surely reaches the server before the deadline.
+        // Open the connection first, and give the request 2 s, so it surely reaches the server before
+        // the deadline (else nothing is there to reset), even on a loaded machine.
         await ServiceChecks.UnaryAsync(channel.CreateCallInvoker());
-        var call = channel.CreateCallInvoker().AsyncUnaryCall(Wait, null, new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(500)), new Payload());
+        var call = channel.CreateCallInvoker().AsyncUnaryCall(Wait, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(2)), new Payload());
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.Within());
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);

@@ -7,6 +7,20 @@ namespace Ohem.Service.Tests;
 
 public class MineStreamTests
 {
+    /// <summary>The bound on every wait for something that should happen: generous for a loaded machine.</summary>
+    private static readonly TimeSpan Eventually = TimeSpan.FromSeconds(30);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <see cref="Eventually"/>.</summary>
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Eventually;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} within {Eventually}");
+            await Task.Delay(10);
+        }
+    }
+
     [Fact]
     public async Task Mine_stream_answers_headers_as_soon_as_the_request_arrives()
     {
@@ -15,11 +29,11 @@ public class MineStreamTests
         Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(miner.App.Services).Get("det").Weights.Install(1, TestJobs.Weights(1));
         using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
         await call.RequestStream.WriteAsync(TestJobs.Request("det", 1, seed: 1));
-        await call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        await call.ResponseHeadersAsync.WaitAsync(Eventually);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Eventually));
         Assert.Equal(1ul, call.ResponseStream.Current.BatchId);
         await call.RequestStream.CompleteAsync();
-        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Eventually));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
     }
 
@@ -73,7 +87,9 @@ public class MineStreamTests
     {
         // Two batches in flight at most, one per stream: the rest wait in the client and the
         // transport (flow control), not in the server.
-        await using var miner = await LoopbackMiner.StartAsync(("Miner:MaxBatchesInFlight", "2"), ("Miner:MaxBatchesPerStream", "1"));
+        // The batches wait for the version the test installs: longer than the test could ever take.
+        await using var miner = await LoopbackMiner.StartAsync(
+            ("Miner:MaxBatchesInFlight", "2"), ("Miner:MaxBatchesPerStream", "1"), ("Miner:VersionWait", "00:05:00"));
         await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
         var limit = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Api.InFlightLimit>(miner.App.Services);
 
@@ -103,14 +119,17 @@ public class MineStreamTests
             return ids;
         })).ToArray();
 
+        // Both slots get taken while the batches wait (however long the streams take to start),
+        // and never more: checked at every poll until then and for a while after.
         var peak = 0;
+        await WaitUntil(() => (peak = Math.Max(peak, limit.InUse)) >= 2, "both slots taken");
         for (var t = 0; t < 40; t++)
         {
             await Task.Delay(25);
             peak = Math.Max(peak, limit.InUse);
         }
 
-        Assert.Equal(2, peak); // both slots taken while waiting, never more
+        Assert.Equal(2, peak);
         Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(miner.App.Services)
             .Get("det").Weights.Install(1, TestJobs.Weights(1));
         var answered = await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(60));
@@ -136,14 +155,9 @@ public class MineStreamTests
                 await call.RequestStream.WriteAsync(request);
             }
 
-            for (var t = 0; t < 200 && limit.InUse == 0; t++)
-            {
-                await Task.Delay(10);
-            }
-
-            Assert.True(limit.InUse > 0, "the miner never read a batch");
+            await WaitUntil(() => limit.InUse > 0, "the miner read a batch");
             var stopping = miner.App.StopAsync(); // stops reading; the batches read are drained
-            await Task.Delay(100);
+            await WaitUntil(() => miner.App.Lifetime.ApplicationStopping.IsCancellationRequested, "the miner began stopping");
             Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(services)
                 .Get("det").Weights.Install(1, TestJobs.Weights(1));
 

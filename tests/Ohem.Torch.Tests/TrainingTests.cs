@@ -131,7 +131,10 @@ public class TrainingTests
             [.. labelled.SelectMany(i => b.Targets.Skip(4 * i).Take(4))]);
         using var all = Detector.Create(o);
         using var some = Detector.Create(o);
-        Assert.Equal(Train(some, only).Loss, Train(all, b).Loss, 1e-6f);
+        // The sum runs over all 20 RoIs (zeros for the ignored) or the labelled ones only, in other
+        // vector lanes: float32 rounding bounds the difference by about n eps |loss| = 2.3e-6, more
+        // than the 1e-6 once allowed (measured here: 2 ulps, 2.4e-7).
+        Assert.Equal(Train(some, only).Loss, Train(all, b).Loss, 1e-5f);
         foreach (var p in all.Parameters)
         {
             Assert.True(TestData.MaxAbsDifference(Gradient(all, p.Name), Gradient(some, p.Name)) <= 1e-6f, p.Name);

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Ohem.Grpc;
 using Ohem.Service.Tests;
+using Ohem.Testing;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Mining;
 using Ohem.Trainer.Tests.Support;
@@ -13,15 +12,8 @@ namespace Ohem.Trainer.Tests.Mining;
 /// <summary>Training goes on when the miner dies, and goes back to it when it returns.</summary>
 public sealed class FailoverMinerTests
 {
-    private static readonly FailoverOptions Failover = new() { ProbeInterval = TimeSpan.FromSeconds(10), RemoteTimeout = TimeSpan.FromSeconds(10) };
-
-    /// <summary>A loopback port nothing listens on.</summary>
-    private static int DeadPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    // Probes follow the test's clock; the remote timeout is real time, reached only by a hung call.
+    private static readonly FailoverOptions Failover = new() { ProbeInterval = TimeSpan.FromSeconds(10), RemoteTimeout = TimeSpan.FromSeconds(30) };
 
     private static async Task<MiningOutcome> Mine(FailoverMiner miner, MiningFixture f, TrainingBatch batch, ulong id, ulong minVersion, Action? onLocal = null)
     {
@@ -46,8 +38,10 @@ public sealed class FailoverMinerTests
     [NeedsFact(Needs.FashionMnist)]
     public async Task A_miner_stopped_mid_run_is_replaced_by_in_process_mining_until_it_restarts()
     {
-        var server = await LoopbackMiner.StartAsync();
-        var port = server.Address.Port;
+        // The restarted miner comes back at the same address, reserved meanwhile so that no other
+        // server (other tests run in parallel) can take the port.
+        using var port = ReservedPort.Reserve();
+        var server = await LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString()));
         using var f = new MiningFixture();
         var clock = new ManualClock();
         var log = new ConcurrentQueue<string>();
@@ -76,7 +70,7 @@ public sealed class FailoverMinerTests
         f.Train(MiningFixture.Batch(2));
         Assert.False(await miner.PublishAsync(2, f.Detector.HeadWeights()));
         Assert.False((await Mine(miner, f, batch, 3, 1)).Remote);
-        await using var restarted = await LoopbackMiner.StartAsync(("Miner:Listen", $"http://127.0.0.1:{port}"));
+        await using var restarted = await LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString()));
         Assert.False((await Mine(miner, f, batch, 4, 1)).Remote); // back, but not probed before the interval
         Assert.Equal(attempts, miner.RemoteAttempts);
         Assert.Single(log);
@@ -96,11 +90,12 @@ public sealed class FailoverMinerTests
     [NeedsFact(Needs.FashionMnist)]
     public async Task A_dead_endpoint_never_throws_and_costs_one_try_per_probe_interval()
     {
+        using var dead = ReservedPort.Reserve(); // nothing listens there, nor can while the test runs
         using var f = new MiningFixture();
         var clock = new ManualClock();
         var log = new ConcurrentQueue<string>();
         await using var miner = await FailoverMiner.ConnectAsync(
-            MiningFixture.Client(new Uri($"http://127.0.0.1:{DeadPort()}")), "dead", f.Spec, f.Detector.HeadWeights(), MiningFixture.Policy, MiningFixture.PolicyOptions,
+            MiningFixture.Client(dead.Http), "dead", f.Spec, f.Detector.HeadWeights(), MiningFixture.Policy, MiningFixture.PolicyOptions,
             publisher: true, Failover, log.Enqueue, clock);
         Assert.False(miner.IsRemoteUp);
         Assert.Equal(1, miner.RemoteAttempts);
@@ -125,9 +120,10 @@ public sealed class FailoverMinerTests
         await using var server = await LoopbackMiner.StartAsync();
         using var f = new MiningFixture();
         var log = new ConcurrentQueue<string>();
-        var dead = $"http://127.0.0.1:{DeadPort()}/";
+        using var deadPort = ReservedPort.Reserve(); // nothing listens there, nor can while the test runs
+        var dead = deadPort.Http.ToString();
         await using var miner = await FailoverMiner.ConnectAsync(
-            MiningFixture.Client(new Uri(dead), server.Address), "pool", f.Spec, f.Detector.HeadWeights(), MiningFixture.Policy, MiningFixture.PolicyOptions,
+            MiningFixture.Client(deadPort.Http, server.Address), "pool", f.Spec, f.Detector.HeadWeights(), MiningFixture.Policy, MiningFixture.PolicyOptions,
             publisher: true, Failover, log.Enqueue);
         Assert.True(miner.IsRemoteUp);
         Assert.Equal(1UL, miner.Remote.InstalledVersion);

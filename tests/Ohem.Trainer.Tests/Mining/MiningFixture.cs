@@ -35,14 +35,14 @@ internal sealed class MiningFixture : IDisposable
     /// <summary>Canvases <paramref name="first"/> and the next, with their proposals.</summary>
     public static TrainingBatch Batch(int first) => TrainingBatches.Build(Data.Value, [first, first + 1]);
 
-    /// <summary>Client settings for loopback: one quick retry, no circuit breaker, short deadlines.</summary>
+    /// <summary>Client settings for loopback: one quick retry, no circuit breaker, deadlines that only a hung call reaches.</summary>
     public static MinerClientOptions Client(params Uri[] miners) => new()
     {
         Endpoints = [.. miners.Select(m => m.ToString())],
         MaxRetries = 1,
         RetryBaseDelay = TimeSpan.FromMilliseconds(10),
         RetryMaxDelay = TimeSpan.FromMilliseconds(50),
-        CallTimeout = TimeSpan.FromSeconds(10),
+        CallTimeout = TimeSpan.FromSeconds(30),
         CircuitMinimumThroughput = 1000,
     };
 
@@ -93,7 +93,9 @@ internal sealed class MiningFixture : IDisposable
                 $"RoI {remote.Indices[i]}: the miner's loss {remote.SelectedLosses[i]}, in-process {expected}");
         }
 
-        Assert.Equal(local.LossAll!.Value, remote.LossAll!.Value, 4);
+        // The same float tolerance as each RoI's loss above: rounding both to 4 decimals fails
+        // whenever the mean falls between the two engines' results and a rounding boundary.
+        Assert.Equal(local.LossAll!.Value, remote.LossAll!.Value, 1e-4f * Math.Max(1f, Math.Abs(local.LossAll.Value)));
     }
 
     public void Dispose() => Detector.Dispose();

@@ -1,26 +1,28 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Ohem.Testing;
 
 namespace Ohem.Trainer.Tests.Support;
 
 /// <summary>
 /// The miner service as its own process (Ohem.Service.dll from the test's output, the way
 /// scripts/main.sh runs it) on fixed loopback ports, so that it can be killed outright and
-/// started again where the trainer looks for it. Dispose kills it.
+/// started again where the trainer looks for it. Its ports stay reserved (<see cref="ReservedPort"/>)
+/// so that no server of a test running in parallel takes them. Dispose kills it.
 /// </summary>
 internal sealed class MinerProcess : IDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private readonly ReservedPort[] _owned;
 
-    private MinerProcess(Process process, int port, int metricsPort)
+    private MinerProcess(Process process, int port, int metricsPort, ReservedPort[] owned)
     {
         _process = process;
         Port = port;
         MetricsPort = metricsPort;
+        _owned = owned;
     }
 
     public int Port { get; }
@@ -41,11 +43,15 @@ internal sealed class MinerProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the miner on <paramref name="port"/> (a free one when 0) and waits for its health check.</summary>
-    public static async Task<MinerProcess> StartAsync(int port = 0, int metricsPort = 0)
+    /// <summary>
+    /// Starts the miner on the reserved ports given (the caller's, to restart it there later), or on
+    /// ports it reserves itself, and waits for its health check.
+    /// </summary>
+    public static async Task<MinerProcess> StartAsync(ReservedPort? grpc = null, ReservedPort? metrics = null)
     {
-        port = port == 0 ? FreePort() : port;
-        metricsPort = metricsPort == 0 ? FreePort() : metricsPort;
+        ReservedPort[] owned = [.. new[] { grpc is null ? ReservedPort.Reserve() : null, metrics is null ? ReservedPort.Reserve() : null }.OfType<ReservedPort>()];
+        var port = (grpc ?? owned[0]).Port;
+        var metricsPort = (metrics ?? owned[^1]).Port;
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
         var info = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
@@ -60,7 +66,7 @@ internal sealed class MinerProcess : IDisposable
         }
 
         var process = new Process { StartInfo = info };
-        var miner = new MinerProcess(process, port, metricsPort);
+        var miner = new MinerProcess(process, port, metricsPort, owned);
         process.OutputDataReceived += (_, e) => miner.Append(e.Data);
         process.ErrorDataReceived += (_, e) => miner.Append(e.Data);
         process.Start();
@@ -101,6 +107,10 @@ internal sealed class MinerProcess : IDisposable
         finally
         {
             _process.Dispose();
+            foreach (var reserved in _owned)
+            {
+                reserved.Dispose();
+            }
         }
     }
 
@@ -148,12 +158,5 @@ internal sealed class MinerProcess : IDisposable
         {
             _log.Append(line).Append('\n');
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ohem.Testing;
 using Ohem.Trainer.Reporting;
 using Ohem.Trainer.Tests.Support;
 using Ohem.Trainer.Training;
@@ -10,6 +11,7 @@ namespace Ohem.Trainer.Tests.Training;
 /// and mines through it, the bounds hold from both sides (the trainer's log and the miner's
 /// /metrics), and a SIGKILLed miner costs no step.
 /// </summary>
+[Collection(LibtorchThreads.Name)]
 public sealed class MinerProcessTrainingTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-process-{Guid.NewGuid():N}");
@@ -88,8 +90,9 @@ public sealed class MinerProcessTrainingTests : IDisposable
     [NeedsFact(Needs.FashionMnist)]
     public void A_killed_miner_process_costs_no_step_and_its_restart_is_used_again()
     {
-        var miner = MinerProcess.StartAsync().GetAwaiter().GetResult();
-        var (port, metricsPort) = (miner.Port, miner.MetricsPort);
+        using var grpc = ReservedPort.Reserve();
+        using var metrics = ReservedPort.Reserve();
+        var miner = MinerProcess.StartAsync(grpc, metrics).GetAwaiter().GetResult();
         var options = RemoteTrainingRunTests.Tiny(_root, miner.Address, 1) with { Steps = 36, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
         try
         {
@@ -102,7 +105,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
                 else if (record.Step == 12)
                 {
                     miner.Dispose();
-                    miner = MinerProcess.StartAsync(port, metricsPort).GetAwaiter().GetResult(); // healthy before training goes on
+                    miner = MinerProcess.StartAsync(grpc, metrics).GetAwaiter().GetResult(); // same ports; healthy before training goes on
                 }
                 else if (record.Step is > 12 and < 32 && record.Mining is { Remote: false })
                 {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ohem.Service.Tests;
+using Ohem.Testing;
 using Ohem.Torch;
 using Ohem.Trainer.Tests.Support;
 using Ohem.Trainer.Training;
@@ -7,6 +8,7 @@ using Ohem.Trainer.Training;
 namespace Ohem.Trainer.Tests.Training;
 
 /// <summary>Training against a real miner on loopback: versions published and used, staleness bounded.</summary>
+[Collection(LibtorchThreads.Name)]
 public sealed class RemoteTrainingRunTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-remote-{Guid.NewGuid():N}");
@@ -71,8 +73,8 @@ public sealed class RemoteTrainingRunTests : IDisposable
     [NeedsFact(Needs.FashionMnist)]
     public void A_dead_miner_does_not_stop_training()
     {
-        var dead = new Uri("http://127.0.0.1:9"); // discard port: nothing listens
-        var options = Tiny(_root, dead, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
+        using var dead = ReservedPort.Reserve(); // nothing listens there, nor can while the test runs
+        var options = Tiny(_root, dead.Http, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
         var summary = TrainingRun.Run(options);
         var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.Equal(4, lines.Length);
@@ -85,8 +87,10 @@ public sealed class RemoteTrainingRunTests : IDisposable
     [NeedsFact(Needs.FashionMnist)]
     public void Killing_the_miner_mid_run_falls_back_and_restarting_it_brings_the_trainer_back()
     {
-        var miner = LoopbackMiner.StartAsync().GetAwaiter().GetResult();
-        var port = miner.Address.Port;
+        // The restarted miner comes back at the same address, reserved meanwhile so that no other
+        // server (other tests run in parallel) can take the port.
+        using var port = ReservedPort.Reserve();
+        var miner = LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString())).GetAwaiter().GetResult();
         var options = Tiny(_root, miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
         LoopbackMiner? restarted = null;
         try
@@ -99,7 +103,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
                 }
                 else if (record.Step == 12)
                 {
-                    restarted = LoopbackMiner.StartAsync(("Miner:Listen", $"http://127.0.0.1:{port}")).GetAwaiter().GetResult();
+                    restarted = LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString())).GetAwaiter().GetResult();
                 }
                 else if (record.Step is > 12 and < 20)
                 {

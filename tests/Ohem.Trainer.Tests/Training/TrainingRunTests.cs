@@ -9,6 +9,7 @@ using Ohem.Trainer.Training;
 namespace Ohem.Trainer.Tests.Training;
 
 /// <summary>The training loop end to end on a tiny configuration (real data, real libtorch).</summary>
+[Collection(LibtorchThreads.Name)]
 public sealed class TrainingRunTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-train-{Guid.NewGuid():N}");
