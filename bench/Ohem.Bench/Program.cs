@@ -10,4 +10,13 @@ root.Subcommands.Add(TransportBenchmark.Command());
 root.Subcommands.Add(TrainerBenchmark.Command());
 root.Subcommands.Add(StalenessBenchmark.Command());
 root.Subcommands.Add(SeedsBenchmark.Command());
-return root.Parse(args).Invoke();
+try
+{
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (ArgumentException e)
+{
+    // A bad option value: one readable line, not a stack trace.
+    Console.Error.WriteLine($"bench: {(e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal))}");
+    return 2;
+}

@@ -1,10 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Ohem.Core.Selection;
 using Ohem.Trainer.Reporting;
 using Ohem.Trainer.Training;
@@ -79,10 +75,9 @@ internal static class SeedsBenchmark
         Variant[] variants = viaMiner ? [.. InProcess, ViaMiner] : InProcess;
         var scratch = Directory.CreateTempSubdirectory("ohem-seeds-");
         var rows = new List<SeedRow>();
-        var miner = viaMiner ? await StartMinerAsync(options.Threads) : null;
+        var miner = viaMiner ? await BenchMiner.StartAsync(options.Threads) : null;
         try
         {
-            var address = miner?.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).Start(ctx =>
             {
                 foreach (var seed in seeds)
@@ -96,7 +91,7 @@ internal static class SeedsBenchmark
                         var run = options with { Sampler = variant.Sampler, Seed = seed, Output = Path.Combine(scratch.FullName, $"{v}-{seed}") };
                         if (variant.MinerStaleness is { } s)
                         {
-                            run = run with { Miners = [address!], MaxStaleness = s, JobId = $"seeds-{seed}" };
+                            run = run with { Miners = [miner!.Address], MaxStaleness = s, JobId = $"seeds-{seed}" };
                         }
 
                         var summary = TrainingRun.Run(run, record => task.Value = record.Step);
@@ -113,7 +108,6 @@ internal static class SeedsBenchmark
             scratch.Delete(recursive: true);
             if (miner is not null)
             {
-                await miner.StopAsync();
                 await miner.DisposeAsync();
             }
         }
@@ -126,20 +120,6 @@ internal static class SeedsBenchmark
         }
 
         return 0;
-    }
-
-    /// <summary>The miner service on a free loopback port, in this process, quiet.</summary>
-    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartMinerAsync(int threads)
-    {
-        var app = Ohem.Service.MinerHost.Build([], b =>
-        {
-            b.Configuration["Miner:Listen"] = "http://127.0.0.1:0";
-            b.Configuration["Miner:MetricsListen"] = "";
-            b.Configuration["Miner:Onnx:IntraOpThreads"] = threads.ToString(CultureInfo.InvariantCulture);
-            b.Logging.ClearProviders();
-        });
-        await app.StartAsync();
-        return app;
     }
 
     private static string Chart(TrainOptions options, Variant[] variants, List<SeedRow> rows)

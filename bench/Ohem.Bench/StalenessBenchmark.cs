@@ -1,9 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Training;
@@ -76,9 +72,10 @@ internal static class StalenessBenchmark
     private static async Task<int> Run(TrainOptions options, FileInfo? markdown)
     {
         options.Validate();
-        if (options.Steps <= WarmupSteps)
+        if (options.Steps < WarmupSteps + SampleEvery)
         {
-            throw new ArgumentException($"--steps is {options.Steps}; expected more than the {WarmupSteps}-step warm-up of the overlap sampling.", nameof(options));
+            throw new ArgumentException(
+                $"--steps is {options.Steps}; expected at least {WarmupSteps + SampleEvery}: a {WarmupSteps}-step warm-up, then a sample every {SampleEvery} steps.", nameof(options));
         }
 
         var scratch = Directory.CreateTempSubdirectory("ohem-staleness-");
@@ -96,34 +93,18 @@ internal static class StalenessBenchmark
                 var local = ctx.AddTask("in-process OHEM", maxValue: options.Steps);
                 rows.Add(Train("in process (live head)", "-", options with { Output = Path.Combine(scratch.FullName, "local") }, local));
 
-                var app = Ohem.Service.MinerHost.Build([], b =>
+                await using var miner = await BenchMiner.StartAsync(options.Threads);
+                foreach (var s in ServiceStaleness)
                 {
-                    b.Configuration["Miner:Listen"] = "http://127.0.0.1:0";
-                    b.Configuration["Miner:MetricsListen"] = "";
-                    b.Configuration["Miner:Onnx:IntraOpThreads"] = options.Threads.ToString(CultureInfo.InvariantCulture);
-                    b.Logging.ClearProviders();
-                });
-                await app.StartAsync();
-                try
-                {
-                    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-                    foreach (var s in ServiceStaleness)
+                    var task = ctx.AddTask($"miner service, s = {s}", maxValue: options.Steps);
+                    var remote = options with
                     {
-                        var task = ctx.AddTask($"miner service, s = {s}", maxValue: options.Steps);
-                        var remote = options with
-                        {
-                            Miners = [address],
-                            MaxStaleness = s,
-                            JobId = $"staleness-s{s}",
-                            Output = Path.Combine(scratch.FullName, $"miner-s{s}"),
-                        };
-                        rows.Add(Train("miner service (loopback)", s.ToString(CultureInfo.InvariantCulture), remote, task));
-                    }
-                }
-                finally
-                {
-                    await app.StopAsync();
-                    await app.DisposeAsync();
+                        Miners = [miner.Address],
+                        MaxStaleness = s,
+                        JobId = $"staleness-s{s}",
+                        Output = Path.Combine(scratch.FullName, $"miner-s{s}"),
+                    };
+                    rows.Add(Train("miner service (loopback)", s.ToString(CultureInfo.InvariantCulture), remote, task));
                 }
             });
         }
