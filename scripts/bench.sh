@@ -14,5 +14,5 @@ dotnet "$bench" scoring --markdown artifacts/scoring-benchmark.md
 dotnet "$bench" transport --markdown artifacts/transport-benchmark.md
 dotnet "$bench" trainer --markdown artifacts/trainer-benchmark.md
 dotnet "$bench" staleness --markdown artifacts/staleness-benchmark.md
-dotnet "$bench" seeds --markdown artifacts/seeds-benchmark.md --out artifacts/seeds
+dotnet "$bench" seeds --via-miner --markdown artifacts/seeds-benchmark.md --out artifacts/seeds
 echo "bench: tables written to artifacts/{selection,scoring,transport,trainer,staleness,seeds}-benchmark.md"
