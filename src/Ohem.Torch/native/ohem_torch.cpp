@@ -268,6 +268,16 @@ void check_owner(const ohem_detector* detector, const ohem_features* features) {
   TORCH_CHECK(features->owner == detector, "the feature maps come from another detector");
 }
 
+// The parameter `name`, checked to fit a caller's buffer (`role`: "source" or "destination") of
+// `length` floats exactly.
+Parameter& sized_parameter(const ohem_detector* detector, const char* name, int64_t length, const char* role) {
+  TORCH_CHECK(detector != nullptr && name != nullptr, "null detector or name");
+  auto& p = const_cast<ohem_detector*>(detector)->model.find(name);
+  TORCH_CHECK(length == p.value.numel(), role, " holds ", length, " floats; '", name, "' ",
+              shape_text(p.value.sizes()), " has ", p.value.numel());
+  return p;
+}
+
 at::Tensor roi_tensor(const float* rois, int64_t count) {
   TORCH_CHECK(count >= 0, "RoI count is ", count, "; expected >= 0");
   return wrap(rois, {count, 5}).clone();
@@ -411,10 +421,7 @@ int ohem_detector_parameter_info(const ohem_detector* detector, int index, const
 int ohem_detector_copy_parameter(const ohem_detector* detector, const char* name, float* destination,
                                  int64_t length) {
   return guarded([&] {
-    TORCH_CHECK(detector != nullptr && name != nullptr, "null detector or name");
-    const auto& p = const_cast<ohem_detector*>(detector)->model.find(name);
-    TORCH_CHECK(length == p.value.numel(), "destination holds ", length, " floats; '", name, "' ",
-                shape_text(p.value.sizes()), " has ", p.value.numel());
+    const auto& p = sized_parameter(detector, name, length, "destination");
     wrap(destination, p.value.sizes().vec()).copy_(p.value.detach());
   });
 }
@@ -422,10 +429,7 @@ int ohem_detector_copy_parameter(const ohem_detector* detector, const char* name
 int ohem_detector_copy_gradient(const ohem_detector* detector, const char* name, float* destination,
                                 int64_t length) {
   return guarded([&] {
-    TORCH_CHECK(detector != nullptr && name != nullptr, "null detector or name");
-    const auto& p = const_cast<ohem_detector*>(detector)->model.find(name);
-    TORCH_CHECK(length == p.value.numel(), "destination holds ", length, " floats; '", name, "' ",
-                shape_text(p.value.sizes()), " has ", p.value.numel());
+    const auto& p = sized_parameter(detector, name, length, "destination");
     auto out = wrap(destination, p.value.sizes().vec());
     const auto& grad = p.value.grad();
     if (grad.defined()) {
@@ -438,10 +442,7 @@ int ohem_detector_copy_gradient(const ohem_detector* detector, const char* name,
 
 int ohem_detector_set_parameter(ohem_detector* detector, const char* name, const float* source, int64_t length) {
   return guarded([&] {
-    TORCH_CHECK(detector != nullptr && name != nullptr, "null detector or name");
-    auto& p = detector->model.find(name);
-    TORCH_CHECK(length == p.value.numel(), "source holds ", length, " floats; '", name, "' ",
-                shape_text(p.value.sizes()), " has ", p.value.numel());
+    auto& p = sized_parameter(detector, name, length, "source");
     torch::NoGradGuard no_grad;
     p.value.copy_(wrap(source, p.value.sizes().vec()));
   });
