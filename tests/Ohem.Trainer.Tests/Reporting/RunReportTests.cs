@@ -36,9 +36,9 @@ public sealed class TinyRunsReport : IDisposable
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), $"ohem-report-{Guid.NewGuid():N}");
 
-    public TrainOptions Ohem => Tiny("ohem");
+    public TrainOptions Ohem => TinyRun.Options(Root, "ohem");
 
-    public TrainOptions FgBg => Tiny("fgbg");
+    public TrainOptions FgBg => TinyRun.Options(Root, "fgbg");
 
     public List<ReportProgress> Progress { get; } = [];
 
@@ -46,19 +46,6 @@ public sealed class TinyRunsReport : IDisposable
     public ReportResult Report => _report.Value;
 
     public string Markdown => File.ReadAllText(Report.Markdown);
-
-    private TrainOptions Tiny(string sampler) => new()
-    {
-        Sampler = sampler,
-        Steps = 6,
-        WarmupSteps = 2,
-        TrainImages = 6,
-        ValidationImages = 2,
-        ProbeEvery = 2,
-        Threads = 2,
-        Output = Path.Combine(Root, sampler),
-        Detector = new DetectorOptions { BackboneChannels = [8, 16], Stride = 4, HiddenSizes = [32] },
-    };
 
     public void Dispose()
     {

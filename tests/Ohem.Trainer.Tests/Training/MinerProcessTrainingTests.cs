@@ -19,11 +19,15 @@ public sealed class MinerProcessTrainingTests : IDisposable
     private static JsonElement[] Log(TrainOptions options) =>
         [.. File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement)];
 
+    /// <summary>The one sample of <paramref name="name"/> for <paramref name="job"/> (and <paramref name="outcome"/>, for batch counts) in a scrape.</summary>
+    private static double JobSample(IReadOnlyList<PrometheusSample> samples, string job, string name, string? outcome = null) =>
+        samples.Single(s => s.Name == name && s.Labels["job"] == job && (outcome is null || s.Labels["outcome"] == outcome)).Value;
+
     [NeedsFact(Needs.FashionMnist)]
     public async Task Pipelined_training_publishes_every_version_and_uses_none_older_than_one()
     {
         using var miner = await MinerProcess.StartAsync();
-        var options = RemoteTrainingRunTests.Tiny(_root, miner.Address, 1) with { Steps = 30 };
+        var options = TinyRun.Remote(_root, miner.Address, 1) with { Steps = 30 };
         TrainingRun.Run(options);
 
         var lines = Log(options);
@@ -34,8 +38,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
         // The miner's side: version 1 at registration and one per step, all installed; every batch answered and counted.
         var job = TrainingRun.JobIdOf(options);
         var samples = PrometheusSample.Parse(await miner.ScrapeAsync());
-        double Value(string name, string? outcome = null) => samples.Single(s => s.Name == name && s.Labels["job"] == job
-            && (outcome is null || s.Labels["outcome"] == outcome)).Value;
+        double Value(string name, string? outcome = null) => JobSample(samples, job, name, outcome);
         Assert.Equal(options.Steps + 1, Value("ohem_weights_version"));
         var answered = Value("ohem_batches_total", "ok");
         Assert.Equal(options.Steps + lines.Count(l => l.GetProperty("rescored").GetBoolean()), answered);
@@ -47,7 +50,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
     public async Task Synchronous_training_trains_on_exactly_the_losses_the_miner_scored()
     {
         using var miner = await MinerProcess.StartAsync();
-        var options = RemoteTrainingRunTests.Tiny(_root, miner.Address, 0) with { Steps = 20 };
+        var options = TinyRun.Remote(_root, miner.Address, 0) with { Steps = 20 };
         TrainingRun.Run(options);
 
         foreach (var line in Log(options))
@@ -62,7 +65,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
     public async Task Two_ranks_share_one_miner_rank_zero_publishes_and_rank_one_mines_at_the_versions_it_asks_for()
     {
         using var miner = await MinerProcess.StartAsync();
-        var rank0 = RemoteTrainingRunTests.Tiny(_root, miner.Address, 1) with { Steps = 20, JobId = "ranks", Output = Path.Combine(_root, "rank0") };
+        var rank0 = TinyRun.Remote(_root, miner.Address, 1) with { Steps = 20, JobId = "ranks", Output = Path.Combine(_root, "rank0") };
         var rank1 = rank0 with { Rank = 1, Seed = 2, Output = Path.Combine(_root, "rank1") };
         using var registered = new ManualResetEventSlim();
         var first = Task.Run(() => TrainingRun.Run(rank0, record => registered.Set()));
@@ -80,8 +83,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
         Assert.All(log1, l => Assert.InRange(l.GetProperty("scored_version").GetUInt64(), 1UL, (ulong)rank0.Steps + 1));
 
         var samples = PrometheusSample.Parse(await miner.ScrapeAsync());
-        double Value(string name, string? outcome = null) => samples.Single(s => s.Name == name && s.Labels["job"] == "ranks"
-            && (outcome is null || s.Labels["outcome"] == outcome)).Value;
+        double Value(string name, string? outcome = null) => JobSample(samples, "ranks", name, outcome);
         Assert.Equal(rank0.Steps + 1, Value("ohem_weights_version")); // rank 0's versions only
         Assert.Equal(log0.Concat(log1).Count(l => !l.GetProperty("rescored").GetBoolean()) + (2 * log0.Concat(log1).Count(l => l.GetProperty("rescored").GetBoolean())),
             Value("ohem_batches_total", "ok"));
@@ -93,7 +95,7 @@ public sealed class MinerProcessTrainingTests : IDisposable
         using var grpc = ReservedPort.Reserve();
         using var metrics = ReservedPort.Reserve();
         var miner = MinerProcess.StartAsync(grpc, metrics).GetAwaiter().GetResult();
-        var options = RemoteTrainingRunTests.Tiny(_root, miner.Address, 1) with { Steps = 36, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
+        var options = TinyRun.Remote(_root, miner.Address, 1) with { Steps = 36, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
         try
         {
             TrainingRun.Run(options, record =>

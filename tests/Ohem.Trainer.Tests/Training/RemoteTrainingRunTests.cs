@@ -13,21 +13,6 @@ public sealed class RemoteTrainingRunTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-remote-{Guid.NewGuid():N}");
 
-    /// <summary>A run small enough for a test: tiny detector, 8 canvases, mined through <paramref name="miner"/>.</summary>
-    internal static TrainOptions Tiny(string root, Uri miner, int staleness) => new()
-    {
-        Sampler = "ohem",
-        Steps = 12,
-        WarmupSteps = 2,
-        TrainImages = 8,
-        ValidationImages = 2,
-        Threads = 2,
-        Miners = [miner.ToString()],
-        MaxStaleness = staleness,
-        Output = Path.Combine(root, $"s{staleness}"),
-        Detector = new DetectorOptions { BackboneChannels = [8, 16], Stride = 4, HiddenSizes = [32] },
-    };
-
     [NeedsFact(Needs.FashionMnist)]
     public Task Synchronous_mining_scores_exactly_the_trained_weights() => MinesRemotelyWithinBound(0);
 
@@ -40,7 +25,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
     private async Task MinesRemotelyWithinBound(int staleness)
     {
         await using var miner = await LoopbackMiner.StartAsync();
-        var options = Tiny(_root, miner.Address, staleness);
+        var options = TinyRun.Remote(_root, miner.Address, staleness);
         TrainingRun.Run(options);
 
         var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
@@ -74,7 +59,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
     public void A_dead_miner_does_not_stop_training()
     {
         using var dead = ReservedPort.Reserve(); // nothing listens there, nor can while the test runs
-        var options = Tiny(_root, dead.Http, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
+        var options = TinyRun.Remote(_root, dead.Http, 1) with { Steps = 4, Output = Path.Combine(_root, "dead") };
         var summary = TrainingRun.Run(options);
         var lines = File.ReadAllLines(Path.Combine(options.Output, TrainingRun.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.Equal(4, lines.Length);
@@ -91,7 +76,7 @@ public sealed class RemoteTrainingRunTests : IDisposable
         // server (other tests run in parallel) can take the port.
         using var port = ReservedPort.Reserve();
         var miner = LoopbackMiner.StartAsync(("Miner:Listen", port.Http.ToString())).GetAwaiter().GetResult();
-        var options = Tiny(_root, miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
+        var options = TinyRun.Remote(_root, miner.Address, 1) with { Steps = 24, MinerProbeSeconds = 0.5, Output = Path.Combine(_root, "kill") };
         LoopbackMiner? restarted = null;
         try
         {

@@ -14,23 +14,10 @@ public sealed class TrainingRunTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"ohem-train-{Guid.NewGuid():N}");
 
-    private TrainOptions Tiny(string sampler) => new()
-    {
-        Sampler = sampler,
-        Steps = 6,
-        WarmupSteps = 2,
-        TrainImages = 6,
-        ValidationImages = 2,
-        ProbeEvery = 2,
-        Threads = 2,
-        Output = Path.Combine(_root, sampler),
-        Detector = new DetectorOptions { BackboneChannels = [8, 16], Stride = 4, HiddenSizes = [32] },
-    };
-
     [NeedsFact(Needs.FashionMnist)]
     public void Ohem_run_logs_every_step_scores_every_batch_and_saves_a_loadable_scoring_model()
     {
-        var options = Tiny("ohem");
+        var options = TinyRun.Options(_root, "ohem");
         var summary = TrainingRun.Run(options);
 
         var lines = ReadLog(options.Output);
@@ -52,7 +39,7 @@ public sealed class TrainingRunTests : IDisposable
     [NeedsFact(Needs.FashionMnist)]
     public void Fgbg_run_scores_all_rois_only_on_probe_steps_and_keeps_a_quarter_foreground()
     {
-        var options = Tiny("fgbg");
+        var options = TinyRun.Options(_root, "fgbg");
         TrainingRun.Run(options);
         var lines = ReadLog(options.Output);
         foreach (var line in lines)
@@ -69,7 +56,7 @@ public sealed class TrainingRunTests : IDisposable
     [NeedsFact(Needs.FashionMnist)]
     public void A_checkpoint_reloads_to_the_same_validation_map()
     {
-        var options = Tiny("topk");
+        var options = TinyRun.Options(_root, "topk");
         var summary = TrainingRun.Run(options);
         using var detector = Detector.Create(TrainingRun.ReadRunFile(options.Output).Detector);
         detector.Load(Path.Combine(options.Output, TrainingRun.CheckpointFile));
