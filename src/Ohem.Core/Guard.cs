@@ -89,6 +89,15 @@ internal static class Guard
         }
     }
 
+    /// <summary>An integer option with a documented range (sizes that allocate, say).</summary>
+    public static void InRange(int value, int min, int max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} is {value}; expected {min} to {max}.");
+        }
+    }
+
     public static void Fraction(double value, string name, bool allowZero = true)
     {
         if (!(value <= 1.0 && (allowZero ? value >= 0.0 : value > 0.0)))
@@ -100,12 +109,14 @@ internal static class Guard
 
     private static string Format(float v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-    public static void NonNegativeFinite(double value, string name)
+    /// <summary>A number in [0, <paramref name="max"/>]: finite, and small enough that sums over a batch stay finite.</summary>
+    public static void NonNegativeAtMost(double value, double max, string name)
     {
-        if (!(value >= 0.0) || double.IsInfinity(value))
+        if (!(value >= 0.0 && value <= max))
         {
             throw new ArgumentOutOfRangeException(
-                name, value, $"{name} is {value.ToString(CultureInfo.InvariantCulture)}; expected a finite number >= 0.");
+                name, value,
+                $"{name} is {value.ToString(CultureInfo.InvariantCulture)}; expected a number in [0, {max.ToString(CultureInfo.InvariantCulture)}].");
         }
     }
 

@@ -94,4 +94,44 @@ public class BatchMinerTests
 
         Assert.Null(await Error(_ => { }));
     }
+
+    /// <summary>Hostile inputs an adversarial client found (each once ended the whole stream
+    /// UNKNOWN or was wrongly rejected): each now gets its own answer and the next batch is mined.</summary>
+    [Fact]
+    public async Task Hostile_batches_get_their_own_status_and_the_next_batch_is_mined()
+    {
+        var (registry, miner) = Setup();
+        using var _ = registry;
+        var policies = new PolicyCache();
+        async Task<MineResponse> Mine(Action<MineRequest> spoil)
+        {
+            var request = TestJobs.Request("job", 9, seed: 3);
+            spoil(request);
+            return await miner.MineAsync(request, policies, CancellationToken.None);
+        }
+
+        // features.shape [4, 4, 2^30, 2^30]: its product wraps a long to 0, matching empty data.
+        var wrapped = await Mine(r =>
+        {
+            r.Features.Shape.Clear();
+            r.Features.Shape.Add([4, 4, 1L << 30, 1L << 30]);
+            r.Features.Data = Google.Protobuf.ByteString.Empty;
+        });
+        Assert.Equal(3, wrapped.Error!.Code);
+        Assert.Contains("features.shape", wrapped.Error.Message);
+
+        // A window of 2^31 - 1 losses was an OutOfMemoryException in the policy's constructor.
+        var window = await Mine(r => r.Policy = new SelectionPolicy { Name = "selective-backprop", Options = { ["windowSize"] = "2147483647" } });
+        Assert.Equal(3, window.Error!.Code);
+        Assert.Contains("windowSize", window.Error.Message);
+        Assert.Contains(SelectiveBackpropOptions.MaxWindowSize.ToString(System.Globalization.CultureInfo.InvariantCulture), window.Error.Message);
+
+        // An image without RoIs (a canvas with no proposals) was rejected as non-finite output.
+        var empty = await Mine(r => r.Images[0] = new Protocol.V1.ImageRois());
+        Assert.Null(empty.Error);
+        Assert.Empty(empty.Images[0].Indices);
+        Assert.NotEmpty(empty.Images[1].Indices);
+
+        Assert.Null((await Mine(_ => { })).Error);
+    }
 }

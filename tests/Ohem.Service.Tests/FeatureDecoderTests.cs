@@ -36,6 +36,9 @@ public class FeatureDecoderTests
         Assert.Contains("features are missing", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(null)).Message);
         Assert.Contains("features.shape", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(new Tensor { Shape = { 1, 2, 3 }, Dtype = DataType.Float32 })).Message);
         Assert.Contains("features.dtype", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(new Tensor { Shape = { 1, 1, 1, 1 } })).Message);
+        // The product of [4, 4, 2^30, 2^30] wraps a long to 0: it must not match empty data.
+        Assert.Contains("features.shape", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(new Tensor { Shape = { 4, 4, 1L << 30, 1L << 30 }, Dtype = DataType.Float32 })).Message);
+        Assert.Contains("features.shape", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(new Tensor { Shape = { 1, 1, 1L << 16, 1L << 15 }, Dtype = DataType.Float16 })).Message);
         Assert.Contains("needs 16", Assert.Throws<ArgumentException>(() => FeatureDecoder.Decode(new Tensor { Shape = { 1, 1, 2, 2 }, Dtype = DataType.Float32, Data = ByteString.CopyFrom(new byte[12]) })).Message);
     }
 }

@@ -28,6 +28,9 @@ public class JobRegistryTests
     [InlineData("")]
     [InlineData("has space")]
     [InlineData("slash/y")]
+    [InlineData("ok\n")] // was accepted: $ matched before the final newline
+    [InlineData("\nok")]
+    [InlineData("ok\r\n")]
     public void Malformed_job_ids_are_rejected_naming_the_field(string id) =>
         Assert.Contains("job_id", Assert.Throws<ArgumentException>(() => TestJobs.Registry().Register(id, TestJobs.Model(), null, false)).Message);
 

@@ -54,8 +54,33 @@ public class WeightsAssemblerTests
             assembler.Add(new TensorChunk { Name = "fc9.weight", Dtype = DataType.Float32 })).Message);
         Assert.Contains("chunk.shape of \"fc6.weight\"", Assert.Throws<ArgumentException>(() =>
             assembler.Add(new TensorChunk { Name = "fc6.weight", Shape = { 1, 2 }, Dtype = DataType.Float32 })).Message);
-        Assert.Contains("past its", Assert.Throws<ArgumentException>(() =>
+        Assert.Contains($"chunk.offset of \"fc6.weight\" is {values.Length - 2} with 4 elements; the tensor has {values.Length}", Assert.Throws<ArgumentException>(() =>
             assembler.Add(Chunk("fc6.weight", values, 0, 4) is var c ? new TensorChunk(c) { Offset = (ulong)values.Length - 2 } : null!)).Message);
+        Assert.Equal(0, assembler.BytesReceived);
+    }
+
+    [Theory]
+    [InlineData(ulong.MaxValue, 2)] // offset + count wrapped to 1 and passed the range check
+    [InlineData(ulong.MaxValue - 1, 2)]
+    [InlineData(ulong.MaxValue, 0)]
+    [InlineData(1UL << 63, 4)]
+    public void Chunk_offsets_that_wrap_name_the_chunk_the_tensor_and_the_offset(ulong offset, int elements)
+    {
+        var values = TestJobs.Weights(1)["fc6.weight"];
+        var assembler = new WeightsAssembler(Model);
+        var chunk = new TensorChunk(Chunk("fc6.weight", values, 0, elements)) { Offset = offset };
+        var e = Assert.Throws<ArgumentException>(() => assembler.Add(chunk));
+        Assert.Contains($"chunk.offset of \"fc6.weight\" is {offset} with {elements} elements", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, assembler.BytesReceived);
+        assembler.Add(Chunk("fc6.weight", values, 0, values.Length)); // nothing was taken from the bad chunk
+        Assert.Equal(values, assembler.Complete()["fc6.weight"]);
+    }
+
+    [Fact]
+    public void Overlapping_and_partial_chunks_are_named()
+    {
+        var values = TestJobs.Weights(1)["fc6.weight"];
+        var assembler = new WeightsAssembler(Model);
         assembler.Add(Chunk("fc6.weight", values, 0, 10));
         Assert.Contains("overlapping [0, 10)", Assert.Throws<ArgumentException>(() => assembler.Add(Chunk("fc6.weight", values, 5, 10))).Message);
         Assert.Contains("arrived in part: 10 of", Assert.Throws<ArgumentException>(() => assembler.Complete()).Message);

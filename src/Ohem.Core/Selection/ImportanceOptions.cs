@@ -12,12 +12,16 @@ public sealed record ImportanceOptions
     /// </summary>
     public double Smoothing { get; init; }
 
+    /// <summary>The largest <see cref="Smoothing"/>: sums of weights over any batch stay finite in
+    /// double precision, so the importance weights do too (beyond it sampling is uniform anyway).</summary>
+    public const double MaxSmoothing = 1e12;
+
     /// <summary>Seed of the sampler's generator.</summary>
     public int Seed { get; init; }
 
     internal void Validate()
     {
         Guard.Positive(Budget, "budget");
-        Guard.NonNegativeFinite(Smoothing, "smoothing");
+        Guard.NonNegativeAtMost(Smoothing, MaxSmoothing, "smoothing");
     }
 }

@@ -66,7 +66,9 @@ public sealed class ImportanceSampler : IHardExampleSelector
             {
                 var i = keys[k].Index;
                 indices[k] = i;
-                weights[k] = (float)(sum / (eligible * Weight(labels[i], losses[i])));
+                // A RoI whose loss (plus smoothing) is near zero gets a weight past float's range;
+                // the cap keeps it finite, and weight * loss stays at most the mean weight.
+                weights[k] = (float)Math.Min(sum / (eligible * Weight(labels[i], losses[i])), float.MaxValue);
             }
 
             return SelectionBuilder.Build(indices, weights, labels, candidates, ignored);

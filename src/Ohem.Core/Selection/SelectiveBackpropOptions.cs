@@ -14,10 +14,19 @@ public sealed record SelectiveBackpropOptions
     /// </summary>
     public int Budget { get; init; } = 64;
 
-    /// <summary>Recent candidate losses the percentile is measured against (a ring buffer).</summary>
+    /// <summary>The largest <see cref="WindowSize"/>: the window and its sorted copy are allocated
+    /// up front (8 MiB at this size), so a request cannot make the miner allocate without bound.</summary>
+    public const int MaxWindowSize = 1 << 20;
+
+    /// <summary>Recent candidate losses the percentile is measured against (a ring buffer), 1 to
+    /// <see cref="MaxWindowSize"/>.</summary>
     public int WindowSize { get; init; } = 4096;
 
-    /// <summary>The exponent of the keep probability percentile^beta (the paper's beta; 0 keeps all).</summary>
+    /// <summary>The largest <see cref="Beta"/>: beyond it percentile^beta is 0 for every percentile below 1.</summary>
+    public const double MaxBeta = 1e6;
+
+    /// <summary>The exponent of the keep probability percentile^beta (the paper's beta; 0 keeps all), 0 to
+    /// <see cref="MaxBeta"/>.</summary>
     public double? Beta { get; init; }
 
     /// <summary>
@@ -32,10 +41,10 @@ public sealed record SelectiveBackpropOptions
     internal void Validate()
     {
         Guard.Positive(Budget, "budget");
-        Guard.Positive(WindowSize, "windowSize");
+        Guard.InRange(WindowSize, 1, MaxWindowSize, "windowSize");
         if (Beta is { } beta)
         {
-            Guard.NonNegativeFinite(beta, "beta");
+            Guard.NonNegativeAtMost(beta, MaxBeta, "beta");
         }
 
         if (KeepFraction is { } fraction)

@@ -92,7 +92,8 @@ public sealed class RoiScorer(WeightsVersionStore store)
                 var r = image.Count;
                 var logits = cls.AsSpan(offsets[i] * width, r * width);
                 var deltas = box.AsSpan(offsets[i] * 4 * width, r * 4 * width);
-                if (!TensorPrimitives.IsFiniteAll<float>(logits) || !TensorPrimitives.IsFiniteAll<float>(deltas))
+                // An image without RoIs has nothing to check (IsFiniteAll of an empty span is false).
+                if (r > 0 && (!TensorPrimitives.IsFiniteAll<float>(logits) || !TensorPrimitives.IsFiniteAll<float>(deltas)))
                 {
                     throw new NonFiniteOutputException($"weights version {lease.Version} produced a non-finite output for image {i}; the weights have likely diverged.");
                 }
@@ -120,17 +121,21 @@ public sealed class RoiScorer(WeightsVersionStore store)
         var (n, c, h, w) = batch.Shape;
         if (n < 1 || c < 1 || h < 1 || w < 1)
         {
-            throw new ArgumentException($"features shape is [{n}, {c}, {h}, {w}]; every dimension must be at least 1.", nameof(batch));
+            throw new ArgumentException($"features.shape is [{n}, {c}, {h}, {w}]; every dimension must be at least 1.", nameof(batch));
+        }
+
+        // Checked: four int dimensions can multiply past long (a shape of [4, 4, 2^30, 2^30]
+        // wraps to 0 and would pass for empty features).
+        var elements = ElementCount(n, c, h, w)
+            ?? throw new ArgumentException($"features.shape [{n}, {c}, {h}, {w}] has more elements than a 64-bit count holds.", nameof(batch));
+        if (elements != batch.Features.Length)
+        {
+            throw new ArgumentException($"features hold {batch.Features.Length} floats; features.shape [{n}, {c}, {h}, {w}] needs {elements}.", nameof(batch));
         }
 
         if (Model.Channels is { } channels && c != channels)
         {
             throw new ArgumentException($"features have {c} channels; the model takes {channels}.", nameof(batch));
-        }
-
-        if ((long)n * c * h * w != batch.Features.Length)
-        {
-            throw new ArgumentException($"features hold {batch.Features.Length} floats; shape [{n}, {c}, {h}, {w}] needs {(long)n * c * h * w}.", nameof(batch));
         }
 
         if (batch.Images.Count != n)
@@ -175,6 +180,19 @@ public sealed class RoiScorer(WeightsVersionStore store)
         }
 
         return offsets;
+    }
+
+    /// <summary>n * c * h * w, or null past long's range.</summary>
+    private static long? ElementCount(int n, int c, int h, int w)
+    {
+        try
+        {
+            return checked((long)n * c * h * w);
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
     }
 
     private static void Check(bool ok, string message, string field)

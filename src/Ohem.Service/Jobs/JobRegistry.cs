@@ -75,7 +75,8 @@ public sealed partial class JobRegistry(IOptions<MinerOptions> options) : IDispo
         }
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    // \z, not $: $ also matches before a final newline, which let "ok\n" through.
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,128}\z")]
     private static partial Regex JobIdPattern();
 }
 

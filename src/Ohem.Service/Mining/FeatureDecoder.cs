@@ -23,21 +23,28 @@ internal static class FeatureDecoder
         }
 
         var shape = ((int)features.Shape[0], (int)features.Shape[1], (int)features.Shape[2], (int)features.Shape[3]);
-        var count = features.Shape.Aggregate(1L, (a, d) => a * d);
+        // Past int.MaxValue elements no message can carry the data (and a product of four
+        // dimensions can wrap a long to 0, matching empty data).
+        var count = features.Shape.Aggregate(1.0, (a, d) => a * d);
+        if (count > int.MaxValue)
+        {
+            throw new ArgumentException($"features.shape is [{string.Join(", ", features.Shape)}]: {count:G4} elements; at most {int.MaxValue} fit a message.", nameof(features));
+        }
+
         var elementSize = features.Dtype switch
         {
             DataType.Float32 => 4,
             DataType.Float16 => 2,
             _ => throw new ArgumentException($"features.dtype is {features.Dtype}; expected DATA_TYPE_FLOAT32 or DATA_TYPE_FLOAT16.", nameof(features)),
         };
-        if (features.Data.Length != count * elementSize)
+        if (features.Data.Length != (long)count * elementSize)
         {
-            throw new ArgumentException($"features.data has {features.Data.Length} bytes; shape [{string.Join(", ", features.Shape)}] of {features.Dtype} needs {count * elementSize}.", nameof(features));
+            throw new ArgumentException($"features.data has {features.Data.Length} bytes; shape [{string.Join(", ", features.Shape)}] of {features.Dtype} needs {(long)count * elementSize}.", nameof(features));
         }
 
         if (elementSize == 2)
         {
-            var values = new float[count];
+            var values = new float[(int)count];
             TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(features.Data.Span), values);
             return (values, shape);
         }

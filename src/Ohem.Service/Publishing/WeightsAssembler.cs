@@ -43,9 +43,11 @@ public sealed class WeightsAssembler(ScoringModel model)
         }
 
         var count = (ulong)(data.Length / elementSize);
-        if (chunk.Offset + count > (ulong)expected.ElementCount)
+        // Written so that nothing wraps: offset + count can pass 2^64 and come back in range.
+        var size = (ulong)expected.ElementCount;
+        if (chunk.Offset > size || count > size - chunk.Offset)
         {
-            throw new ArgumentException($"chunk of \"{chunk.Name}\" covers elements [{chunk.Offset}, {chunk.Offset + count}), past its {expected.ElementCount}.", nameof(chunk));
+            throw new ArgumentException($"chunk.offset of \"{chunk.Name}\" is {chunk.Offset} with {count} elements; the tensor has {size}, so offset + elements must be at most {size}.", nameof(chunk));
         }
 
         if (!_tensors.TryGetValue(chunk.Name, out var tensor))

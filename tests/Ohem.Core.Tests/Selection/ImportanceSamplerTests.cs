@@ -6,6 +6,20 @@ namespace Ohem.Core.Tests.Selection;
 
 public class ImportanceSamplerTests
 {
+    [Theory]
+    [InlineData(1e-300, 0f)] // found by the option fuzzing: a zero loss plus a tiny smoothing
+    [InlineData(0.0, 1e-44f)] // a confident RoI's loss underflowing to a denormal float
+    public void Near_zero_weights_give_finite_importance_weights(double smoothing, float tinyLoss)
+    {
+        var c = RoiCase.Disjoint([tinyLoss, 1f], [0, 0]);
+        var s = new ImportanceSampler(new() { Smoothing = smoothing }).Select(c.Rois);
+        Assert.Equal(2, s.Indices.Length);
+        Assert.All(s.Weights!, w => Assert.True(float.IsFinite(w), $"weight {w}"));
+        var tiny = Array.IndexOf(s.Indices, 0);
+        Assert.Equal(float.MaxValue, s.Weights![tiny]);
+        Assert.True(float.IsFinite(s.Weights[tiny] * tinyLoss));
+    }
+
     [Fact]
     public void Weights_are_one_over_n_p()
     {

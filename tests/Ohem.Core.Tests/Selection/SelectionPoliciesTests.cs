@@ -1,5 +1,9 @@
+using System.Globalization;
 using System.Reflection;
+using FsCheck;
+using FsCheck.Fluent;
 using Ohem.Core.Selection;
+using Ohem.Testing;
 
 namespace Ohem.Core.Tests.Selection;
 
@@ -130,11 +134,68 @@ public class SelectionPoliciesTests
     [InlineData("selective-backprop", "keepFraction", "0")]
     [InlineData("selective-backprop", "beta", "-1")]
     [InlineData("selective-backprop", "windowSize", "0")]
+    [InlineData("selective-backprop", "windowSize", "2147483647")] // was an OutOfMemoryException in the constructor
+    [InlineData("selective-backprop", "windowSize", "1048577")]
+    [InlineData("selective-backprop", "beta", "1e300")]
     [InlineData("importance", "smoothing", "NaN")]
+    [InlineData("importance", "smoothing", "1e300")]
     public void Out_of_range_options_are_named(string policy, string key, string value)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => SelectionPolicies.Create(policy, new Dictionary<string, string> { [key] = value }));
         Assert.Equal(key, e.ParamName);
+    }
+
+    [Fact]
+    public void The_documented_maxima_are_accepted_and_one_past_them_is_not()
+    {
+        var max = SelectiveBackpropOptions.MaxWindowSize.ToString(CultureInfo.InvariantCulture);
+        Assert.Equal(SelectiveBackpropOptions.MaxWindowSize, ((SelectiveBackpropSelector)SelectionPolicies.Create("selective-backprop", new Dictionary<string, string> { ["windowSize"] = max })).Options.WindowSize);
+        var smoothing = SelectionPolicies.Create("importance", new Dictionary<string, string> { ["smoothing"] = ImportanceOptions.MaxSmoothing.ToString("R", CultureInfo.InvariantCulture) });
+        Assert.Equal(ImportanceOptions.MaxSmoothing, ((ImportanceSampler)smoothing).Options.Smoothing);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImportanceSampler(new() { Smoothing = Math.BitIncrement(ImportanceOptions.MaxSmoothing) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SelectiveBackpropSelector(new() { Beta = Math.BitIncrement(SelectiveBackpropOptions.MaxBeta) }));
+    }
+
+    /// <summary>
+    /// Whatever text a request puts in any numeric option, the factory either rejects it with an
+    /// ArgumentException naming that option, or builds a policy that selects well-formed RoIs with
+    /// finite weights: no other exception type, no unbounded allocation.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Policies))]
+    public void Any_option_value_is_rejected_by_name_or_yields_a_working_policy(string name, Type type)
+    {
+        var keys = type.GetProperty("Options")!.PropertyType
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.Name != "EqualityContract" && p.PropertyType != typeof(bool))
+            .Select(p => char.ToLowerInvariant(p.Name[0]) + p.Name[1..])
+            .ToArray();
+        string[] extremes = ["0", "-1", "1", "2", "0.5", "1.5", "2147483647", "-2147483648", "2147483648", "1048576", "1048577",
+            "1e300", "-1e300", "1e-300", "3.4e38", "NaN", "Infinity", "-Infinity", "-0", "", " ", "0x10", "1e", "99999999999999999999"];
+        var values = Gen.OneOf(Gen.Elements(extremes), ArbMap.Default.GeneratorFor<double>().Select(d => d.ToString("R", CultureInfo.InvariantCulture)),
+            ArbMap.Default.GeneratorFor<int>().Select(i => i.ToString(CultureInfo.InvariantCulture)));
+        var cases = (from key in Gen.Elements(keys)
+                     from value in values
+                     from c in RoiCase.Generator
+                     select (key, value, c)).ToArbitrary();
+        Properties.Check(Prop.ForAll(cases, x =>
+        {
+            var (key, value, c) = x;
+            IHardExampleSelector policy;
+            try
+            {
+                policy = SelectionPolicies.Create(name, new Dictionary<string, string> { [key] = value });
+            }
+            catch (ArgumentException e)
+            {
+                Assert.Contains(key, e.Message, StringComparison.Ordinal);
+                return;
+            }
+
+            var s = policy.Select(c.Rois);
+            SelectionAssert.WellFormed(s, c, null);
+            Assert.All(s.Weights ?? [], w => Assert.True(float.IsFinite(w), $"weight {w} for {key} = {value}"));
+        }), maxTest: 300);
     }
 
     [Fact]

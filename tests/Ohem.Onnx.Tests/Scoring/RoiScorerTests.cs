@@ -93,6 +93,39 @@ public class RoiScorerTests
         Assert.Equal(expected.SelectMany(l => l), scorer.Score(good).Losses.SelectMany(l => l));
     }
 
+    [Theory]
+    [InlineData(4, 4, 1 << 30, 1 << 30)] // the product is 2^64: wrapped to 0, it matched empty features
+    [InlineData(int.MaxValue, int.MaxValue, int.MaxValue, int.MaxValue)]
+    [InlineData(2, 1, 1 << 16, 1 << 15)] // 2^32: fits a long, not the features
+    public void A_shape_whose_element_count_overflows_is_named_and_the_scorer_keeps_working(int n, int c, int h, int w)
+    {
+        using var store = new WeightsVersionStore(ScoringFixture.Model());
+        store.Install(1, ScoringFixture.Weights(1));
+        var scorer = new RoiScorer(store);
+        var good = ScoringFixture.Batch(3);
+        var expected = scorer.Score(good).Losses;
+        var spoiled = good with { Shape = (n, c, h, w), Features = Array.Empty<float>(), Images = [.. Enumerable.Repeat(good.Images[0], Math.Min(n, 4))] };
+
+        var e = Assert.Throws<ArgumentException>(() => scorer.Score(spoiled));
+        Assert.Contains("features.shape", e.Message, StringComparison.Ordinal);
+        Assert.Equal(expected.SelectMany(l => l), scorer.Score(good).Losses.SelectMany(l => l));
+    }
+
+    [Fact]
+    public void An_image_without_rois_gets_an_empty_loss_list_beside_a_scored_one()
+    {
+        using var store = new WeightsVersionStore(ScoringFixture.Model());
+        store.Install(1, ScoringFixture.Weights(1));
+        var scorer = new RoiScorer(store);
+        var batch = ScoringFixture.Batch(3, perImage: 40);
+        var alone = scorer.Score(batch).Losses[1];
+        var emptyFirst = batch with { Images = [new ImageRoiSet([], [], []), batch.Images[1]] };
+
+        var result = scorer.Score(emptyFirst);
+        Assert.Empty(result.Losses[0]);
+        Assert.Equal(alone, result.Losses[1]);
+    }
+
     [Fact]
     public void A_non_finite_output_names_the_image()
     {
