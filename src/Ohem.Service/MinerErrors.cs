@@ -21,7 +21,16 @@ internal static class MinerErrors
         _ => null,
     };
 
-    /// <summary>The message without .NET's "(Parameter 'x')" suffix: the text already names the field.</summary>
-    public static string Message(Exception e) =>
-        e is ArgumentException { ParamName: { } name } a ? a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+    /// <summary>The longest status message: messages quote what the client sent (a job id, a
+    /// policy name), and a 20 KB id quoted whole made a response header larger than clients accept
+    /// (grpcio's limit is 8 KB), so the client saw RESOURCE_EXHAUSTED instead of the status.</summary>
+    public const int MaxMessageLength = 1024;
+
+    /// <summary>The message without .NET's "(Parameter 'x')" suffix (the text already names the
+    /// field), cut to <see cref="MaxMessageLength"/>.</summary>
+    public static string Message(Exception e)
+    {
+        var message = e is ArgumentException { ParamName: { } name } a ? a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        return message.Length <= MaxMessageLength ? message : string.Concat(message.AsSpan(0, MaxMessageLength - 40), $"... ({message.Length} characters)");
+    }
 }

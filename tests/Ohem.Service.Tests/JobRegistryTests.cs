@@ -35,6 +35,19 @@ public class JobRegistryTests
         Assert.Contains("job_id", Assert.Throws<ArgumentException>(() => TestJobs.Registry().Register(id, TestJobs.Model(), null, false)).Message);
 
     [Fact]
+    public void A_status_message_quoting_a_huge_job_id_is_cut_to_fit_a_response_header()
+    {
+        var id = new string('x', 20_000);
+        var e = Assert.Throws<ArgumentException>(() => TestJobs.Registry().Register(id, TestJobs.Model(), null, false));
+        var message = MinerErrors.Message(e);
+        Assert.True(message.Length <= MinerErrors.MaxMessageLength, $"{message.Length} characters");
+        Assert.StartsWith("job_id \"xxx", message, StringComparison.Ordinal);
+        Assert.EndsWith($"({e.Message.Length - $" (Parameter '{e.ParamName}')".Length} characters)", message, StringComparison.Ordinal);
+        Assert.Equal("job_id \"a b\" is not valid; expected 1 to 128 letters, digits, '.', '_' or '-'.",
+            MinerErrors.Message(Assert.Throws<ArgumentException>(() => TestJobs.Registry().Register("a b", TestJobs.Model(), null, false))));
+    }
+
+    [Fact]
     public void A_model_that_breaks_the_contract_registers_nothing()
     {
         using var registry = TestJobs.Registry();

@@ -23,23 +23,9 @@ public class PythonInteropTests
             var stubs = Directory.CreateDirectory(Path.Combine(work.FullName, "stubs")).FullName;
             await Grpcio.GenerateStubsAsync(stubs, Path.Combine(AppContext.BaseDirectory, "protos"), "ohem/v1/miner.proto", "grpc/health/v1/health.proto");
 
-            await File.WriteAllBytesAsync(Path.Combine(work.FullName, "model.onnx"), TestJobs.Model());
             var weights = TestJobs.Weights(1);
-            var layout = new List<object>();
-            await using (var bin = File.Create(Path.Combine(work.FullName, "weights.bin")))
-            {
-                var offset = 0;
-                foreach (var w in RoiHeadExporter.Weights(TestJobs.Spec))
-                {
-                    bin.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights[w.Name].AsSpan()));
-                    layout.Add(new { name = w.Name, shape = w.Shape, offset, count = weights[w.Name].Length });
-                    offset += weights[w.Name].Length;
-                }
-            }
-
-            await File.WriteAllTextAsync(Path.Combine(work.FullName, "weights.json"), JsonSerializer.Serialize(layout));
             var request = TestJobs.Request("py", 70, seed: 9);
-            await File.WriteAllBytesAsync(Path.Combine(work.FullName, "batch.bin"), Google.Protobuf.MessageExtensions.ToByteArray(request));
+            await InteropSeeds.WriteAsync(work.FullName, request);
 
             using var client = PythonProcess.Start([Grpcio.Script("miner_client.py"), $"127.0.0.1:{miner.Address.Port}", work.FullName, stubs]);
             var exit = await client.WaitForExitAsync(TimeSpan.FromSeconds(120));

@@ -21,7 +21,8 @@ public sealed class HealthService(IHostApplicationLifetime lifetime)
         "" or MinerMethods.Miner => lifetime.ApplicationStopping.IsCancellationRequested
             ? HealthCheckResponse.Types.ServingStatus.NotServing
             : HealthCheckResponse.Types.ServingStatus.Serving,
-        _ => throw new RpcException(new Status(StatusCode.NotFound, $"unknown service \"{service}\"; this server has \"{MinerMethods.Miner}\".")),
+        // Not quoted: a name of any length would go back in a response header.
+        _ => throw new RpcException(new Status(StatusCode.NotFound, $"unknown service ({service.Length} characters); this server has \"{MinerMethods.Miner}\".")),
     };
 
     private async Task Watch(HealthCheckRequest request, IServerStreamWriter<HealthCheckResponse> responses, ServerCallContext context)

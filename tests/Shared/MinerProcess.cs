@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Ohem.Testing;
-
-namespace Ohem.Trainer.Tests.Support;
+namespace Ohem.Testing;
 
 /// <summary>
 /// The miner service as its own process (Ohem.Service.dll from the test's output, the way
@@ -43,24 +41,30 @@ internal sealed class MinerProcess : IDisposable
         }
     }
 
+    /// <summary>The process id (for its memory in /proc).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>
     /// Starts the miner on the reserved ports given (the caller's, to restart it there later), or on
-    /// ports it reserves itself, and waits for its health check.
+    /// ports it reserves itself, and waits for its health check. <paramref name="settings"/> are
+    /// more configuration keys and values, as on its command line.
     /// </summary>
-    public static async Task<MinerProcess> StartAsync(ReservedPort? grpc = null, ReservedPort? metrics = null)
+    public static async Task<MinerProcess> StartAsync(ReservedPort? grpc = null, ReservedPort? metrics = null, params (string Key, string Value)[] settings)
     {
         ReservedPort[] owned = [.. new[] { grpc is null ? ReservedPort.Reserve() : null, metrics is null ? ReservedPort.Reserve() : null }.OfType<ReservedPort>()];
         var port = (grpc ?? owned[0]).Port;
         var metricsPort = (metrics ?? owned[^1]).Port;
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
         var info = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
+        string[] arguments =
+        [
             Path.Combine(AppContext.BaseDirectory, "Ohem.Service.dll"),
             "--Miner:Listen", $"http://127.0.0.1:{port}",
             "--Miner:MetricsListen", $"http://127.0.0.1:{metricsPort}",
             "--Miner:Onnx:IntraOpThreads", "1",
-        })
+            .. settings.SelectMany(s => new[] { "--" + s.Key, s.Value }),
+        ];
+        foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
