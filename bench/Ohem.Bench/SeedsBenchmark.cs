@@ -116,17 +116,17 @@ internal static class SeedsBenchmark
         if (output is not null)
         {
             output.Create();
-            File.WriteAllText(Path.Combine(output.FullName, "seeds-map.svg"), Chart(options, variants, rows));
+            ChartFiles.Save(Chart(options, variants, rows), Path.Combine(output.FullName, "seeds-map.svg"));
         }
 
         return 0;
     }
 
-    private static string Chart(TrainOptions options, Variant[] variants, List<SeedRow> rows)
+    private static ScottPlot.Plot Chart(TrainOptions options, Variant[] variants, List<SeedRow> rows)
     {
         var series = variants.Select((variant, v) => new BarSeries(
             variant.Name, variant.Color, [.. rows.Select(r => (double)r.MeanAp[v]), rows.Average(r => r.MeanAp[v])])).ToList();
-        return SvgBarChart.Render(
+        return GroupedBarChart.Build(
             $"Validation mAP after {options.Steps} steps, per seed", "mAP (VOC AP@0.5)",
             [.. rows.Select(r => $"seed {r.Seed}"), "mean"], series);
     }

@@ -3,7 +3,7 @@ namespace Ohem.Trainer.Reporting;
 /// <summary>A chart written into the report folder: its file name and what it shows.</summary>
 public sealed record ReportChart(string File, string Title);
 
-/// <summary>The report's SVG charts: training curves of every run on shared axes, and the time per stage.</summary>
+/// <summary>The report's charts (SVG, with a PNG beside each): training curves of every run on shared axes, and the time per stage.</summary>
 internal static class ReportCharts
 {
     private static readonly string[] Palette = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
@@ -24,7 +24,7 @@ internal static class ReportCharts
         var categories = stages.Select(StageTitle).Append("iteration").ToList();
         var bars = runs.Select((r, i) => new BarSeries(
             r.Label, Colour(i), [.. stages.Select(s => 1000 * (r.Times.Stage(s) ?? 0)), 1000 * r.Times.Iteration])).ToList();
-        File.WriteAllText(Path.Combine(folder, "stage-times.svg"), SvgBarChart.Render("Time per iteration by stage (mean after warm-up)", "ms", categories, bars));
+        ChartFiles.Save(GroupedBarChart.Build("Time per iteration by stage (mean after warm-up)", "ms", categories, bars), Path.Combine(folder, "stage-times.svg"));
         charts.Add(new ReportChart("stage-times.svg", "Time per iteration by stage"));
         return charts;
     }
@@ -63,7 +63,7 @@ internal static class ReportCharts
             return; // nothing logged (e.g. runs without evaluations): no chart rather than an empty one
         }
 
-        File.WriteAllText(Path.Combine(folder, file), SvgLineChart.Render(title, "step", yLabel, series, yMin, yMax));
+        ChartFiles.Save(LineChart.Build(title, "step", yLabel, series, yMin, yMax), Path.Combine(folder, file));
         charts.Add(new ReportChart(file, title));
     }
 }

@@ -3,8 +3,8 @@ using Ohem.Core.Selection;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Evaluation;
-using Ohem.Trainer.Imaging;
 using Ohem.Trainer.Training;
+using SkiaSharp;
 
 namespace Ohem.Trainer.Reporting;
 
@@ -93,7 +93,8 @@ public static class RunReport
         if (galleryCanvases > 0)
         {
             galleryPath = Path.Combine(folder, GalleryFile);
-            DrawGallery(outcomes, galleryData, galleryCanvases, extras.GalleryScale).SavePng(galleryPath);
+            using var gallery = DrawGallery(outcomes, galleryData, galleryCanvases, extras.GalleryScale);
+            SelectionGallery.SavePng(gallery, galleryPath);
         }
 
         var baseline = outcomes.FirstOrDefault(o => o.Run.Sampler == SelectionPolicies.FgBg);
@@ -168,18 +169,28 @@ public static class RunReport
     }
 
     /// <summary>A row per gallery canvas: its ground truth, then each run's selection.</summary>
-    private static RgbImage DrawGallery(IReadOnlyList<ReportedOutcome> outcomes, DetectionDataset data, int canvases, int scale)
+    private static SKBitmap DrawGallery(IReadOnlyList<ReportedOutcome> outcomes, DetectionDataset data, int canvases, int scale)
     {
-        var rows = new List<IReadOnlyList<RgbImage>>();
-        for (var i = 0; i < canvases; i++)
+        var rows = new List<IReadOnlyList<SKBitmap>>();
+        try
         {
-            var canvas = data.Canvas(i);
-            var row = new List<RgbImage> { SelectionGallery.GroundTruthTile(canvas, scale) };
-            row.AddRange(outcomes.Select(o => SelectionGallery.SelectionTile(canvas, o.Gallery[i], scale)));
-            rows.Add(row);
-        }
+            for (var i = 0; i < canvases; i++)
+            {
+                var canvas = data.Canvas(i);
+                var row = new List<SKBitmap> { SelectionGallery.GroundTruthTile(canvas, scale) };
+                rows.Add(row);
+                row.AddRange(outcomes.Select(o => SelectionGallery.SelectionTile(canvas, o.Gallery[i], scale)));
+            }
 
-        return SelectionGallery.Compose(rows);
+            return SelectionGallery.Compose(rows);
+        }
+        finally
+        {
+            foreach (var tile in rows.SelectMany(r => r))
+            {
+                tile.Dispose();
+            }
+        }
     }
 
     /// <summary>Reads every run; labels are the folders' names, numbered where two are alike.</summary>

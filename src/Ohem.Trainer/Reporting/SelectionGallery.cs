@@ -1,6 +1,7 @@
+using System.Runtime.InteropServices;
+using SkiaSharp;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
-using Ohem.Trainer.Imaging;
 using Ohem.Trainer.Training;
 
 namespace Ohem.Trainer.Reporting;
@@ -62,41 +63,43 @@ public static class SelectionGallery
         return new CanvasSelection(index, boxes, labels, sorted, mined.LossAll ?? float.NaN, batch.RoiCount, data.Canvas(index).ObjectCount);
     }
 
+    private static readonly SKColor Green = new(40, 220, 40), Red = new(255, 40, 40), Blue = new(60, 120, 255), Yellow = new(255, 220, 0);
+
     /// <summary>The canvas enlarged <paramref name="scale"/> times with its ground truth and hard negatives.</summary>
-    public static RgbImage GroundTruthTile(Canvas canvas, int scale)
+    public static SKBitmap GroundTruthTile(Canvas canvas, int scale)
     {
         ArgumentNullException.ThrowIfNull(canvas);
-        var tile = RgbImage.FromCanvas(canvas, scale);
+        var tile = CanvasTile(canvas, scale);
+        using var draw = new SKCanvas(tile);
         for (var d = 0; d < canvas.DistractorCount; d++)
         {
-            tile.DrawBox(canvas.Distractors[4 * d], canvas.Distractors[(4 * d) + 1], canvas.Distractors[(4 * d) + 2], canvas.Distractors[(4 * d) + 3], Rgb.Yellow, 1f, 2);
+            DrawBox(draw, canvas.Distractors.AsSpan(4 * d, 4), scale, Yellow, 1f, 2);
         }
 
-        DrawGroundTruth(tile, canvas);
+        DrawGroundTruth(draw, canvas, scale);
         return tile;
     }
 
     /// <summary>The canvas enlarged with <paramref name="selection"/>'s RoIs, weakest drawn first so the hardest stay on top.</summary>
-    public static RgbImage SelectionTile(Canvas canvas, CanvasSelection selection, int scale)
+    public static SKBitmap SelectionTile(Canvas canvas, CanvasSelection selection, int scale)
     {
         ArgumentNullException.ThrowIfNull(canvas);
         ArgumentNullException.ThrowIfNull(selection);
-        var tile = RgbImage.FromCanvas(canvas, scale);
+        var tile = CanvasTile(canvas, scale);
+        using var draw = new SKCanvas(tile);
         var n = selection.Count;
         for (var k = n - 1; k >= 0; k--)
         {
             var opacity = Math.Min(1f, 0.2f + (0.8f * (n - k) / n)); // rank 0 (hardest) solid, the easiest faint
-            var colour = selection.Labels[k] >= 1 ? Rgb.Blue : Rgb.Red;
-            var b = selection.Boxes.AsSpan(4 * k, 4);
-            tile.DrawBox(b[0], b[1], b[2], b[3], colour, opacity);
+            DrawBox(draw, selection.Boxes.AsSpan(4 * k, 4), scale, selection.Labels[k] >= 1 ? Blue : Red, opacity, 1);
         }
 
-        DrawGroundTruth(tile, canvas);
+        DrawGroundTruth(draw, canvas, scale);
         return tile;
     }
 
     /// <summary>Tiles in a grid (rows x columns, all of one size) on white, <see cref="Gap"/> pixels apart.</summary>
-    public static RgbImage Compose(IReadOnlyList<IReadOnlyList<RgbImage>> rows)
+    public static SKBitmap Compose(IReadOnlyList<IReadOnlyList<SKBitmap>> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0 || rows[0].Count == 0)
@@ -113,24 +116,77 @@ public static class SelectionGallery
             }
         }
 
-        var image = new RgbImage((columns * w) + ((columns + 1) * Gap), (rows.Count * h) + ((rows.Count + 1) * Gap));
-        Array.Fill(image.Pixels, (byte)255);
+        var image = new SKBitmap(new SKImageInfo((columns * w) + ((columns + 1) * Gap), (rows.Count * h) + ((rows.Count + 1) * Gap), SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var draw = new SKCanvas(image);
+        draw.Clear(SKColors.White);
         for (var r = 0; r < rows.Count; r++)
         {
             for (var c = 0; c < columns; c++)
             {
-                image.Paste(rows[r][c], Gap + (c * (w + Gap)), Gap + (r * (h + Gap)));
+                using var tile = SKImage.FromBitmap(rows[r][c]);
+                draw.DrawImage(tile, Gap + (c * (w + Gap)), Gap + (r * (h + Gap)), new SKSamplingOptions(SKFilterMode.Nearest));
             }
         }
 
         return image;
     }
 
-    private static void DrawGroundTruth(RgbImage tile, Canvas canvas)
+    /// <summary>Writes <paramref name="image"/> as a PNG file.</summary>
+    public static void SavePng(SKBitmap image, string path)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(path);
+        encoded.SaveTo(file);
+    }
+
+    /// <summary>The canvas's grey pixels, each a <paramref name="scale"/> x <paramref name="scale"/> block.</summary>
+    private static SKBitmap CanvasTile(Canvas canvas, int scale)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(scale, 1);
+        var n = canvas.Size;
+        using var grey = new SKBitmap(new SKImageInfo(n, n, SKColorType.Gray8, SKAlphaType.Opaque));
+        var levels = new byte[n * n];
+        for (var i = 0; i < levels.Length; i++)
+        {
+            levels[i] = (byte)MathF.Round(255f * Math.Clamp(canvas.Pixels[i], 0f, 1f));
+        }
+
+        Marshal.Copy(levels, 0, grey.GetPixels(), levels.Length);
+        var tile = new SKBitmap(new SKImageInfo(n * scale, n * scale, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var draw = new SKCanvas(tile);
+        using var image = SKImage.FromBitmap(grey);
+        draw.DrawImage(image, SKRect.Create(n * scale, n * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+        return tile;
+    }
+
+    /// <summary>
+    /// Outlines a box (x1, y1, x2, y2 in canvas pixels) inside its scaled border pixels with a
+    /// <paramref name="thickness"/>-pixel line at <paramref name="opacity"/>: a stronger colour or
+    /// opacity marks what matters more.
+    /// </summary>
+    private static void DrawBox(SKCanvas draw, ReadOnlySpan<float> box, int scale, SKColor colour, float opacity, int thickness)
+    {
+        var left = MathF.Floor(box[0] * scale);
+        var top = MathF.Floor(box[1] * scale);
+        var right = Math.Max(left + 1, MathF.Ceiling(box[2] * scale));
+        var bottom = Math.Max(top + 1, MathF.Ceiling(box[3] * scale));
+        var inset = thickness / 2f;
+        using var paint = new SKPaint
+        {
+            Color = colour.WithAlpha((byte)MathF.Round(255 * opacity)),
+            Style = SKPaintStyle.Stroke,
+            StrokeWidth = thickness,
+            IsAntialias = false,
+        };
+        draw.DrawRect(new SKRect(left + inset, top + inset, right - inset, bottom - inset), paint);
+    }
+
+    private static void DrawGroundTruth(SKCanvas draw, Canvas canvas, int scale)
     {
         for (var g = 0; g < canvas.ObjectCount; g++)
         {
-            tile.DrawBox(canvas.Boxes[4 * g], canvas.Boxes[(4 * g) + 1], canvas.Boxes[(4 * g) + 2], canvas.Boxes[(4 * g) + 3], Rgb.Green, 1f, 2);
+            DrawBox(draw, canvas.Boxes.AsSpan(4 * g, 4), scale, Green, 1f, 2);
         }
     }
 }

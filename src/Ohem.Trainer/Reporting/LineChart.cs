@@ -1,0 +1,55 @@
+using ScottPlot;
+
+namespace Ohem.Trainer.Reporting;
+
+/// <summary>One line of a chart: a name for the legend, a colour (#rrggbb), and (x, y) points in x order.</summary>
+public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points)
+{
+    /// <summary>Large markers on every point (sparse series, such as evaluations); dense series get small ones.</summary>
+    public bool Markers { get; init; }
+}
+
+/// <summary>
+/// Training curves as a ScottPlot line chart: a line with its points marked per series, a legend,
+/// axis labels. Non-finite points are left out, so a series with gaps draws its finite points only.
+/// </summary>
+public static class LineChart
+{
+    /// <exception cref="ArgumentException">No series has a finite point.</exception>
+    public static Plot Build(string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series, double? yMin = null, double? yMax = null)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (!series.Any(s => s.Points.Any(p => double.IsFinite(p.X) && double.IsFinite(p.Y))))
+        {
+            throw new ArgumentException("series has no finite point; expected at least one to draw.", nameof(series));
+        }
+
+        var plot = new Plot();
+        foreach (var s in series)
+        {
+            var points = s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToArray();
+            if (points.Length == 0)
+            {
+                continue;
+            }
+
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), Color.FromHex(s.Color));
+            line.LegendText = s.Name;
+            line.LineWidth = 2;
+            line.MarkerSize = s.Markers ? 7 : 3;
+        }
+
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Axes.AutoScale();
+        if (yMin is not null || yMax is not null)
+        {
+            var limits = plot.Axes.GetLimits();
+            plot.Axes.SetLimitsY(yMin ?? limits.Bottom, yMax ?? limits.Top);
+        }
+
+        return plot;
+    }
+}
