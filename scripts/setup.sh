@@ -15,8 +15,6 @@ cd "$(dirname "$0")/.."
 #  curl                              the main job waits for the miner's health check with it
 DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx python3-grpcio python3-grpc-tools prometheus
   libtorch-dev cmake g++ make dataset-fashion-mnist curl)
-# npm fetches ONNX Runtime's native library (npm onnxruntime-node); Debian's npm brings node.
-command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -37,5 +35,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-bash scripts/fetch-onnxruntime.sh
 dotnet build OhemService.sln -c Release --nologo -v quiet

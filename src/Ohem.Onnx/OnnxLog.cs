@@ -8,9 +8,6 @@ internal static partial class OnnxLog
     [LoggerMessage(Level = LogLevel.Information, Message = "ONNX Runtime runs on the CUDA execution provider (device {Device}).")]
     public static partial void RunsOnCuda(ILogger logger, int device);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ONNX Runtime runs on the CPU: the CUDA execution provider could not be appended ({Reason}).")]
-    public static partial void CudaFellBackToCpu(ILogger logger, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "ONNX Runtime runs on the CPU execution provider (no GPU provider configured).")]
-    public static partial void RunsOnCpu(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ONNX Runtime runs on the CPU: the CUDA execution provider (device {Device}) cannot run ({Reason}).")]
+    public static partial void CudaFellBackToCpu(ILogger logger, int device, string reason);
 }

@@ -14,9 +14,14 @@ public sealed class OnnxSessionOptions
     /// <summary>Providers in order of preference: "cuda", "cpu". CPU always remains as the fallback.</summary>
     public IList<string> ExecutionProviders { get; set; } = ["cpu"];
 
+    /// <summary>The CUDA device sessions run on, when "cuda" is listed.</summary>
     public int CudaDeviceId { get; set; }
 
-    /// <summary>When "cuda" is listed but cannot be appended: fail (true) or run on CPU (false).</summary>
+    /// <summary>
+    /// When "cuda" is listed but its provider cannot run (no CUDA 13 or cuDNN 9 libraries, no
+    /// such device): fail naming what is missing (true: required), or run on the CPU after one
+    /// log line (false: preferred).
+    /// </summary>
     public bool CudaRequired { get; set; }
 
     /// <summary>
@@ -25,9 +30,6 @@ public sealed class OnnxSessionOptions
     /// kernel is scalar and costs as much as the head. Ignored on CUDA, where the whole graph runs.
     /// </summary>
     public bool PoolRoisOnHost { get; set; } = true;
-
-    /// <summary>The native library to load; null: ORT_LIBRARY_PATH, then beside the binaries.</summary>
-    public string? LibraryPath { get; set; }
 
     internal void Validate()
     {
@@ -41,6 +43,11 @@ public sealed class OnnxSessionOptions
             throw new ArgumentOutOfRangeException(nameof(InterOpThreads), InterOpThreads, "InterOpThreads must be >= 0.");
         }
 
+        if (CudaDeviceId < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "CudaDeviceId must be >= 0.");
+        }
+
         foreach (var provider in ExecutionProviders)
         {
             if (provider is not ("cpu" or "cuda"))
@@ -51,7 +58,7 @@ public sealed class OnnxSessionOptions
     }
 }
 
-/// <summary>GraphOptimizationLevel.</summary>
+/// <summary>ONNX Runtime's GraphOptimizationLevel, by names that read well in configuration.</summary>
 public enum GraphOptimization
 {
     Disabled = 0,

@@ -30,10 +30,6 @@ public static class MinerHost
         var section = builder.Configuration.GetSection(MinerOptions.Section);
         builder.Services.Configure<MinerOptions>(section);
         var miner = section.Get<MinerOptions>() ?? new MinerOptions();
-        if (miner.Onnx.LibraryPath is not null)
-        {
-            OrtEnvironment.UseLibrary(miner.Onnx.LibraryPath);
-        }
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = miner.DrainTimeout);
         // Batches are megabytes: wide flow-control windows, big frames, and Kestrel's buffers in
@@ -62,6 +58,8 @@ public static class MinerHost
         builder.Services.AddSingleton(new ReflectionService([MinerReflection.Descriptor, HealthReflection.Descriptor]));
 
         var app = builder.Build();
+        // Required CUDA that cannot run fails here, at start; preferred CUDA logs its fallback once.
+        OnnxSessions.ExecutionProvider(miner.Onnx, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ohem.Onnx"));
         var grpc = new GrpcServerOptions { MaxReceiveMessageSize = miner.MaxMessageBytes, MaxSendMessageSize = miner.MaxMessageBytes };
         app.MapGrpcService(app.Services.GetRequiredService<MinerService>().Definition(), grpc);
         app.MapGrpcService(app.Services.GetRequiredService<HealthService>().Definition(), grpc);

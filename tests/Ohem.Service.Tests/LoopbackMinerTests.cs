@@ -100,7 +100,7 @@ public class LoopbackMinerTests
         var status = await miner.Invoker.AsyncUnaryCall(MinerMethods.GetStatus, null, default, new GetStatusRequest());
         Assert.Equal(3ul, status.Jobs.Single().BatchesMined);
         Assert.Equal([1ul, 2ul], status.Jobs.Single().Versions.Select(v => v.Version));
-        Assert.Equal("1.30.0", status.OnnxruntimeVersion);
+        Assert.Equal("1.32.0", status.OnnxruntimeVersion);
 
         var metrics = miner.App.Services.GetRequiredService<Metrics.MinerMetrics>();
         Assert.Equal(3, metrics.Batches.Value("det", "ok"));

@@ -50,8 +50,9 @@ public class HeadParityTests
         var r = b.Labels.Length;
         var cls = new float[r * (o.NumClasses + 1)];
         var box = new float[r * 4 * (o.NumClasses + 1)];
-        using var session = InferenceSession.Create(model);
-        session.Run(
+        using var session = OnnxSessions.Create(model);
+        OnnxSessions.Run(
+            session,
             new Dictionary<string, (float[], long[])>
             {
                 [ScoringModel.Features] = (b.FeatureValues, [b.Features.Count, b.Features.Channels, b.Features.Height, b.Features.Width]),

@@ -107,9 +107,10 @@ public class RoiPoolingTests
         graph.Output("pooled", "R", k.C, k.PooledH, k.PooledW);
         var model = new ModelProto { IrVersion = 8, ProducerName = "tests", Graph = graph.Graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        using var session = InferenceSession.Create(Google.Protobuf.MessageExtensions.ToByteArray(model));
+        using var session = OnnxSessions.Create(Google.Protobuf.MessageExtensions.ToByteArray(model));
         var ort = new float[k.R * k.C * k.PooledH * k.PooledW];
-        session.Run(
+        OnnxSessions.Run(
+            session,
             new Dictionary<string, (float[], long[])> { ["features"] = (k.Features, [k.N, k.C, k.H, k.W]), ["rois"] = (k.Rois, [k.R, 5]) },
             new Dictionary<string, (float[], long[])> { ["pooled"] = (ort, [k.R, k.C, k.PooledH, k.PooledW]) });
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
 using Ohem.Core;
 
 namespace Ohem.Onnx.Scoring;
@@ -13,6 +14,9 @@ namespace Ohem.Onnx.Scoring;
 /// </summary>
 public sealed class RoiScorer(WeightsVersionStore store)
 {
+    private static readonly RunOptions RunOptions = new(); // default options, read-only: shared by every run
+
+
     public ScoringModel Model => store.Model;
 
     /// <summary>Scores with <paramref name="version"/>, or the newest when null.</summary>
@@ -52,9 +56,14 @@ public sealed class RoiScorer(WeightsVersionStore store)
                 return new ScoringResult(lease.Version, [.. batch.Images.Select(_ => Array.Empty<float>())], default);
             }
 
-            using var clsTensor = new PinnedTensor(cls.AsMemory(0, total * width), [total, width]);
-            using var boxTensor = new PinnedTensor(box.AsMemory(0, total * 4 * width), [total, 4 * width]);
-            KeyValuePair<string, PinnedTensor>[] outputs = [new(ScoringModel.ClassScores, clsTensor), new(ScoringModel.BoxDeltas, boxTensor)];
+            // Every tensor is an OrtValue over our own memory (pinned, not copied), bound with the
+            // preallocated outputs, so ONNX Runtime writes the logits and deltas in place.
+            var memory = OrtMemoryInfo.DefaultInstance;
+            using var clsTensor = OrtValue.CreateTensorValueFromMemory(memory, cls.AsMemory(0, total * width), [total, width]);
+            using var boxTensor = OrtValue.CreateTensorValueFromMemory(memory, box.AsMemory(0, total * 4 * width), [total, 4 * width]);
+            using var binding = lease.Session.CreateIoBinding();
+            binding.BindOutput(ScoringModel.ClassScores, clsTensor);
+            binding.BindOutput(ScoringModel.BoxDeltas, boxTensor);
             long prepared, pooledAt;
             if (lease.Held.HostPooling is { } split)
             {
@@ -67,8 +76,10 @@ public sealed class RoiScorer(WeightsVersionStore store)
                     RoiMaxPool.Pool(batch.Features.Span, n, c, h, w, rois.AsSpan(0, total * 5),
                         split.PooledHeight, split.PooledWidth, split.SpatialScale, pooled.AsSpan(0, size), lease.Held.PoolingThreads);
                     pooledAt = Stopwatch.GetTimestamp();
-                    using var pooledTensor = new PinnedTensor(pooled.AsMemory(0, size), [total, split.Channels, split.PooledHeight, split.PooledWidth]);
-                    lease.Session.Run([new(split.PooledInput, pooledTensor)], outputs);
+                    using var pooledTensor = OrtValue.CreateTensorValueFromMemory(
+                        memory, pooled.AsMemory(0, size), [total, split.Channels, split.PooledHeight, split.PooledWidth]);
+                    binding.BindInput(split.PooledInput, pooledTensor);
+                    lease.Session.RunWithBinding(RunOptions, binding);
                 }
                 finally
                 {
@@ -77,10 +88,12 @@ public sealed class RoiScorer(WeightsVersionStore store)
             }
             else
             {
-                using var features = new PinnedTensor(MemoryMarshal.AsMemory(batch.Features), [n, c, h, w]); // ORT never writes inputs
-                using var roiTensor = new PinnedTensor(rois.AsMemory(0, total * 5), [total, 5]);
+                using var features = OrtValue.CreateTensorValueFromMemory(memory, MemoryMarshal.AsMemory(batch.Features), [n, c, h, w]); // ORT never writes inputs
+                using var roiTensor = OrtValue.CreateTensorValueFromMemory(memory, rois.AsMemory(0, total * 5), [total, 5]);
+                binding.BindInput(ScoringModel.Features, features);
+                binding.BindInput(ScoringModel.Rois, roiTensor);
                 prepared = pooledAt = Stopwatch.GetTimestamp();
-                lease.Session.Run([new(ScoringModel.Features, features), new(ScoringModel.Rois, roiTensor)], outputs);
+                lease.Session.RunWithBinding(RunOptions, binding);
             }
 
             var ran = Stopwatch.GetTimestamp();

@@ -1,5 +1,6 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Ohem.Onnx.Export.OnnxProto;
-using Ohem.Onnx.Native;
 
 namespace Ohem.Onnx.Scoring;
 
@@ -17,14 +18,16 @@ public sealed class ScoringModel
     {
         ExecutionProvider = executionProvider;
         HostPooling = hostPooling;
-        Bytes = bytes;
+        ModelBytes = bytes;
         NumClasses = numClasses;
         Channels = channels;
         Weights = weights;
         WeightsByName = weights.ToDictionary(w => w.Name, StringComparer.Ordinal);
     }
 
-    public ReadOnlyMemory<byte> Bytes { get; }
+    public ReadOnlyMemory<byte> Bytes => ModelBytes;
+
+    internal byte[] ModelBytes { get; }
 
     /// <summary>K, the object classes (cls_score has K + 1 columns).</summary>
     public int NumClasses { get; }
@@ -54,24 +57,28 @@ public sealed class ScoringModel
     public static ScoringModel Load(byte[] onnx, int? numClasses = null, OnnxSessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(onnx);
+        options ??= new OnnxSessionOptions();
         InferenceSession session;
+        string provider;
         try
         {
-            session = new InferenceSession(onnx, options);
+            session = OnnxSessions.Create(onnx, options, null, null, out provider);
         }
-        catch (OrtException e)
+        catch (OnnxRuntimeException e)
         {
             throw new InvalidModelException($"model: ONNX Runtime cannot load it ({e.Message})", e);
         }
 
         using (session)
         {
-            Expect(session.Inputs, "input", [Features, Rois]);
-            Expect(session.Outputs, "output", [ClassScores, BoxDeltas]);
-            var features = Node(session.Inputs, Features, 4, "[N, C, H, W]");
-            var rois = Node(session.Inputs, Rois, 2, "[R, 5]");
-            var cls = Node(session.Outputs, ClassScores, 2, "[R, K+1]");
-            var box = Node(session.Outputs, BoxDeltas, 2, "[R, 4(K+1)]");
+            var inputs = Nodes(session.InputNames, session.InputMetadata);
+            var outputs = Nodes(session.OutputNames, session.OutputMetadata);
+            Expect(inputs, "input", [Features, Rois]);
+            Expect(outputs, "output", [ClassScores, BoxDeltas]);
+            var features = Node(inputs, Features, 4, "[N, C, H, W]");
+            var rois = Node(inputs, Rois, 2, "[R, 5]");
+            var cls = Node(outputs, ClassScores, 2, "[R, K+1]");
+            var box = Node(outputs, BoxDeltas, 2, "[R, 4(K+1)]");
             if (rois.Dimensions[1] >= 0 && rois.Dimensions[1] != 5)
             {
                 throw new InvalidModelException($"model input \"{Rois}\" has {rois.Dimensions[1]} columns; expected 5 (batch index, x1, y1, x2, y2).");
@@ -80,11 +87,16 @@ public sealed class ScoringModel
             var k = ClassCount(cls, box, numClasses);
             var proto = ModelProto.Parser.ParseFrom(onnx);
             var channels = features.Dimensions[1] > 0 ? (int)features.Dimensions[1] : (int?)null;
-            return new ScoringModel(onnx, k, channels, ReadWeights(proto), SplitAtRoiPool(proto, channels), session.ExecutionProvider);
+            return new ScoringModel(onnx, k, channels, ReadWeights(proto), SplitAtRoiPool(proto, channels), provider);
         }
     }
 
-    private static void Expect(IReadOnlyList<NodeMetadata> nodes, string kind, string[] names)
+    private static ModelNode[] Nodes(IReadOnlyList<string> names, IReadOnlyDictionary<string, NodeMetadata> metadata) =>
+        [.. names.Select(name => metadata[name] is { IsTensor: true } m
+            ? new ModelNode(name, m.ElementDataType, [.. m.Dimensions.Select(d => (long)d)])
+            : new ModelNode(name, TensorElementType.DataTypeMax, []))];
+
+    private static void Expect(IReadOnlyList<ModelNode> nodes, string kind, string[] names)
     {
         foreach (var name in names)
         {
@@ -103,10 +115,10 @@ public sealed class ScoringModel
         }
     }
 
-    private static NodeMetadata Node(IReadOnlyList<NodeMetadata> nodes, string name, int rank, string shape)
+    private static ModelNode Node(IReadOnlyList<ModelNode> nodes, string name, int rank, string shape)
     {
         var node = nodes.First(n => n.Name == name);
-        if (node.ElementType != OrtElementType.Float || node.Rank != rank)
+        if (node.ElementType != TensorElementType.Float || node.Dimensions.Length != rank)
         {
             throw new InvalidModelException($"model's \"{name}\" is {node}; expected float32 of rank {rank} {shape}.");
         }
@@ -114,7 +126,7 @@ public sealed class ScoringModel
         return node;
     }
 
-    private static int ClassCount(NodeMetadata cls, NodeMetadata box, int? declared)
+    private static int ClassCount(ModelNode cls, ModelNode box, int? declared)
     {
         long? fromCls = cls.Dimensions[1] > 0 ? cls.Dimensions[1] - 1 : null;
         long? fromBox = box.Dimensions[1] > 0 ? box.Dimensions[1] / 4 - 1 : null;
@@ -208,8 +220,15 @@ public sealed class ScoringModel
         return new HostPooling(Google.Protobuf.MessageExtensions.ToByteArray(head), pooled, c, (int)shape[0], (int)shape[1], scale);
     }
 
-    private static string Describe(IReadOnlyList<NodeMetadata> nodes) =>
+    private static string Describe(IReadOnlyList<ModelNode> nodes) =>
         nodes.Count == 0 ? "none" : string.Join(", ", nodes.Select(n => n.ToString()));
+}
+
+/// <summary>One input or output of a model: name, element type, dimensions (-1 where symbolic).</summary>
+internal sealed record ModelNode(string Name, TensorElementType ElementType, long[] Dimensions)
+{
+    public override string ToString() =>
+        $"{Name}: {(ElementType == TensorElementType.DataTypeMax ? "not a tensor" : ElementType)}[{string.Join(", ", Dimensions.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
 }
 
 /// <summary>A scoring model split at its RoI pooling: the head model and the pooling's parameters.</summary>

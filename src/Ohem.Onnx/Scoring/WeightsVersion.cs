@@ -1,17 +1,19 @@
+using Microsoft.ML.OnnxRuntime;
+
 namespace Ohem.Onnx.Scoring;
 
 /// <summary>
 /// One installed weights version: a session built with the version's tensors as its initializers
-/// (AddInitializer; the pinned tensors outlive the session). Reference-counted: the store holds
+/// (AddInitializer over the version's own arrays, which stay pinned and outlive the session). Reference-counted: the store holds
 /// one reference while the version is current, every scoring in flight holds another, and the
 /// native session and pins are freed when the last one goes.
 /// </summary>
 internal sealed class WeightsVersion
 {
-    private readonly PinnedTensor[] _tensors;
+    private readonly OrtValue[] _tensors;
     private int _references = 1; // the store's
 
-    public WeightsVersion(ulong version, InferenceSession session, PinnedTensor[] tensors, long bytes, HostPooling? hostPooling, int poolingThreads)
+    public WeightsVersion(ulong version, InferenceSession session, OrtValue[] tensors, long bytes, HostPooling? hostPooling, int poolingThreads)
     {
         HostPooling = hostPooling;
         PoolingThreads = poolingThreads;

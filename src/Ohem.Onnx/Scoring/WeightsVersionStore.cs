@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Ohem.Onnx.Scoring;
 
@@ -189,36 +190,21 @@ public sealed class WeightsVersionStore : IDisposable
 
     private WeightsVersion Prepare(ulong version, IReadOnlyDictionary<string, float[]> weights, long bytes)
     {
-        var tensors = new List<PinnedTensor>(_model.Weights.Count);
+        var tensors = new List<OrtValue>(_model.Weights.Count);
         try
         {
             foreach (var w in _model.Weights)
             {
-                tensors.Add(new PinnedTensor(weights[w.Name], w.Shape));
+                tensors.Add(OrtValue.CreateTensorValueFromMemory(weights[w.Name], w.Shape)); // pinned, not copied
             }
 
-            var initializers = _model.Weights.Select((w, i) => new KeyValuePair<string, PinnedTensor>(w.Name, tensors[i])).ToArray();
-            var split = _sessionOptions.PoolRoisOnHost ? _model.HostPooling : null;
-            InferenceSession session;
-            if (split is not null && !_sessionOptions.ExecutionProviders.Contains("cuda"))
-            {
-                session = new InferenceSession(split.HeadModel, _sessionOptions, initializers, _logger);
-            }
-            else
-            {
-                // Whole graph: on CUDA the pooling runs on the device. Fell back to CPU: split after all.
-                session = new InferenceSession(_model.Bytes.Span, _sessionOptions, initializers, _logger);
-                if (split is not null && session.ExecutionProvider == "CPU")
-                {
-                    session.Dispose();
-                    session = new InferenceSession(split.HeadModel, _sessionOptions, initializers, _logger);
-                }
-                else
-                {
-                    split = null;
-                }
-            }
-
+            var initializers = _model.Weights.Select((w, i) => new KeyValuePair<string, OrtValue>(w.Name, tensors[i])).ToArray();
+            // On the CPU the head runs after RoI pooling on the host (when the options ask for it and
+            // the graph allows); on CUDA the whole graph runs on the device.
+            var split = _sessionOptions.PoolRoisOnHost && OnnxSessions.ExecutionProvider(_sessionOptions, _logger) == OnnxSessions.Cpu
+                ? _model.HostPooling
+                : null;
+            var session = OnnxSessions.Create(split?.HeadModel ?? _model.ModelBytes, _sessionOptions, initializers, _logger, out _);
             var threads = _sessionOptions.IntraOpThreads > 0 ? _sessionOptions.IntraOpThreads : Environment.ProcessorCount;
             return new WeightsVersion(version, session, [.. tensors], bytes, split, threads);
         }

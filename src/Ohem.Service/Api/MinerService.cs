@@ -74,7 +74,7 @@ public sealed class MinerService(
         var response = new GetStatusResponse
         {
             ServerVersion = typeof(MinerService).Assembly.GetName().Version?.ToString() ?? "",
-            OnnxruntimeVersion = OrtEnvironment.Instance.Version,
+            OnnxruntimeVersion = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
             Load = new ServerLoad { BatchesInFlight = (uint)limit.InUse, MaxBatchesInFlight = (uint)limit.Max, OpenStreams = (uint)metrics.OpenStreams.Value() },
         };
         var selected = request.JobId.Length > 0 ? [jobs.Get(request.JobId)] : jobs.Jobs;

@@ -67,10 +67,10 @@ public class MaxRoiPoolTests
 
     private static float[] RunOrt(Case k)
     {
-        using var session = InferenceSession.Create(PoolOnlyModel(k.C, k.PooledH, k.PooledW, k.Scale));
         var r = k.Rois.Length / 5;
         var pooled = new float[r * k.C * k.PooledH * k.PooledW];
-        session.Run(
+        using var session = OnnxSessions.Create(PoolOnlyModel(k.C, k.PooledH, k.PooledW, k.Scale));
+        OnnxSessions.Run(session,
             new Dictionary<string, (float[], long[])> { ["features"] = (k.Features, [k.N, k.C, k.H, k.W]), ["rois"] = (k.Rois, [r, 5]) },
             new Dictionary<string, (float[], long[])> { ["pooled"] = (pooled, [r, k.C, k.PooledH, k.PooledW]) });
         return pooled;
