@@ -132,7 +132,7 @@ internal static class StalenessBenchmark
         var train = DetectionDataset.Create(DetectionSplit.Train, options.TrainImages, options.Seed, proposals: options.Proposals);
         var validation = DetectionDataset.Create(DetectionSplit.Validation, options.ValidationImages, options.Seed, proposals: options.Proposals);
         using var detector = Detector.Create(options.Detector with { Seed = options.Seed });
-        var miner = new InProcessMiner(detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
+        using var miner = new InProcessMiner(detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
         var order = new BatchOrder(train.Count, options.ImagesPerBatch, options.Seed);
 
         // Newest first: ring[s] holds the parameters after step t - 1 - s, i.e. s steps older than the live ones.

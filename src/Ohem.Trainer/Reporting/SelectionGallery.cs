@@ -45,7 +45,7 @@ public static class SelectionGallery
         ArgumentNullException.ThrowIfNull(data);
         var batch = TrainingBatches.Build(data, [index]);
         using var features = detector.Backbone(batch.Images, batch.Count, batch.Size, batch.Size);
-        var miner = new InProcessMiner(detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
+        using var miner = new InProcessMiner(detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
         var mined = miner.Mine(features, batch, scoreAnyway: true);
         var losses = mined.SelectedLosses ?? throw new InvalidOperationException("the miner returned no losses although asked to score every RoI.");
         var order = Enumerable.Range(0, mined.Indices.Length).OrderByDescending(i => losses[i]).ThenBy(i => i).ToArray();

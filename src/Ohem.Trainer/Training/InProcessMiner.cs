@@ -1,5 +1,7 @@
-using Ohem.Core;
 using Ohem.Core.Selection;
+using Ohem.Onnx;
+using Ohem.Onnx.Export;
+using Ohem.Onnx.Scoring;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Mining;
@@ -7,25 +9,44 @@ using Ohem.Trainer.Mining;
 namespace Ohem.Trainer.Training;
 
 /// <summary>
-/// Mining in the trainer's own process: the live head scores every RoI in inference mode (the
-/// paper's read-only RoI network, sharing the trainable head's weights), Ohem.Core computes each
-/// RoI's loss, and the policy picks B / N RoIs per image. The same policies run in the miner
-/// service, so the two paths choose alike for the same losses.
+/// Mining in the trainer's own process, on the miner's scoring path: the head's current weights
+/// are installed as a weights version of the exported head (the paper's read-only RoI network,
+/// sharing the trainable head's weights), the miner's <see cref="RoiScorer"/> scores every RoI
+/// with ONNX Runtime and computes each RoI's loss, and the policy picks B / N RoIs per image. The
+/// miner service runs the same scorer and policies, so both paths choose alike for the same weights.
 /// </summary>
-public sealed class InProcessMiner
+public sealed class InProcessMiner : IDisposable
 {
     private readonly Detector _detector;
     private readonly IHardExampleSelector _selector;
+    private readonly WeightsVersionStore _store;
+    private readonly RoiScorer _scorer;
+    private readonly Lock _gate = new();
+
+    // Two sets of head weights, swapped per install: the set not installed is free to overwrite,
+    // because the store keeps only the newest version and scoring here is sequential.
+    private Dictionary<string, float[]> _installed, _spare;
+    private ulong _version;
+    private float[] _features = [];
 
     /// <param name="detector">The trainable detector whose head scores the RoIs.</param>
     /// <param name="sampler">A policy name (SelectionPolicies.Names).</param>
     /// <param name="options">Policy options; "budget" defaults to <paramref name="budgetPerImage"/>
     /// and "seed" (for sampling policies) to <paramref name="seed"/>.</param>
-    public InProcessMiner(Detector detector, string sampler, IReadOnlyDictionary<string, string> options, int budgetPerImage, int seed)
+    /// <param name="scoring">ONNX Runtime's threads and providers for scoring (default: one CPU thread).</param>
+    public InProcessMiner(
+        Detector detector, string sampler, IReadOnlyDictionary<string, string> options, int budgetPerImage, int seed, OnnxSessionOptions? scoring = null)
     {
         ArgumentNullException.ThrowIfNull(detector);
         _detector = detector;
         _selector = SelectionPolicies.Create(sampler, MiningPolicy.Options(sampler, options, budgetPerImage, seed));
+        var head = detector.HeadWeights();
+        var model = ScoringModel.Load(RoiHeadExporter.Export(DetectorHead.Spec(detector.Options), head), detector.Options.NumClasses, scoring);
+        _store = new WeightsVersionStore(model, new WeightsStoreOptions { KeepVersions = 1 }, scoring);
+        _scorer = new RoiScorer(_store);
+        _installed = head.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        _spare = head.ToDictionary(kv => kv.Key, kv => new float[kv.Value.Length], StringComparer.Ordinal);
+        _store.Install(++_version, _installed);
     }
 
     /// <summary>The policy's canonical name.</summary>
@@ -47,19 +68,63 @@ public sealed class InProcessMiner
         return Select(batch, losses ?? new float[r], losses);
     }
 
-    /// <summary>Per-RoI losses of the whole batch under the head's current weights.</summary>
+    /// <summary>Per-RoI losses of the whole batch under the head's current weights, scored as the miner scores.</summary>
     public float[] Score(FeatureMaps features, TrainingBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(batch);
-        var k = _detector.Options.NumClasses;
-        var r = batch.Labels.Length;
-        var cls = new float[r * (k + 1)];
-        var deltas = new float[r * 4 * (k + 1)];
-        _detector.InferHead(features, batch.Rois, cls, deltas);
-        var losses = new float[r];
-        RoiLoss.Compute(cls, deltas, batch.Labels, batch.Targets, k, losses);
-        return losses;
+        lock (_gate)
+        {
+            InstallHead();
+            if (_features.Length != features.ElementCount)
+            {
+                _features = new float[features.ElementCount];
+            }
+
+            features.CopyTo(_features);
+            var images = new ImageRoiSet[batch.Count];
+            for (var image = 0; image < batch.Count; image++)
+            {
+                var start = batch.ImageOffsets[image];
+                var end = batch.ImageOffsets[image + 1];
+                images[image] = new ImageRoiSet(
+                    Xyxy(batch.Rois.AsSpan(5 * start, 5 * (end - start))), batch.Labels[start..end], batch.Targets[(4 * start)..(4 * end)]);
+            }
+
+            var result = _scorer.Score(
+                new ScoringBatch(_features, (features.Count, features.Channels, features.Height, features.Width), images), _version);
+            var losses = new float[batch.RoiCount];
+            for (var image = 0; image < batch.Count; image++)
+            {
+                result.Losses[image].CopyTo(losses, batch.ImageOffsets[image]);
+            }
+
+            return losses;
+        }
     }
+
+    /// <summary>
+    /// Installs the head's weights as the next version when they changed since the last install:
+    /// copied into the spare set (no allocation), compared, and handed to the store, which builds
+    /// the version's session over them.
+    /// </summary>
+    private void InstallHead()
+    {
+        var changed = false;
+        foreach (var (name, values) in _spare)
+        {
+            _detector.CopyParameter(name, values);
+            changed |= !values.AsSpan().SequenceEqual(_installed[name]);
+        }
+
+        if (changed)
+        {
+            _store.Install(++_version, _spare);
+            (_installed, _spare) = (_spare, _installed);
+        }
+    }
+
+    public void Dispose() => _store.Dispose();
 
     /// <summary>Runs the policy image by image over given losses.</summary>
     public MinedBatch Select(TrainingBatch batch, float[] losses, float[]? reportedLosses)

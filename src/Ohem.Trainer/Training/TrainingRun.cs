@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ohem.Client;
+using Ohem.Onnx;
 using Ohem.Onnx.Export;
 using Ohem.Torch;
 using Ohem.Trainer.Data;
@@ -44,8 +45,9 @@ public static class TrainingRun
         using var detector = Detector.Create(detectorOptions);
         WriteRunFile(options with { Detector = detectorOptions });
 
-        var miner = new InProcessMiner(
-            detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed);
+        using var miner = new InProcessMiner(
+            detector, options.Sampler, options.SamplerOptions, options.RoisPerBatch / options.ImagesPerBatch, options.Seed,
+            new OnnxSessionOptions { IntraOpThreads = options.Threads });
         var order = new BatchOrder(train.Count, options.ImagesPerBatch, options.Seed);
         using IBatchSource source = options.Miners.Count == 0
             ? new LocalBatchSource(detector, miner, train, order, options.ProbeEvery)
