@@ -10,11 +10,10 @@ cd "$(dirname "$0")/.."
 #  python3-onnx         the official ONNX checker, run over our exporter's models in the tests
 #  python3-grpcio, python3-grpc-tools   a real third-party gRPC peer for the interop tests
 #  prometheus           its promtool checks our /metrics exposition in the tests
-#  libtorch-dev, cmake, g++, make   the trainer's engine: the C++ shim in src/Ohem.Torch/native
 #  dataset-fashion-mnist             the bundled training data (detection canvases are built from it)
 #  curl                              the main job waits for the miner's health check with it
 DEBIAN_PACKAGES=(python3-torchvision libopenblas0-openmp python3-onnx python3-grpcio python3-grpc-tools prometheus
-  libtorch-dev cmake g++ make dataset-fashion-mnist curl)
+  dataset-fashion-mnist curl)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

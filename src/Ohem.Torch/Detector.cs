@@ -1,33 +1,48 @@
-using System.Runtime.InteropServices;
-using Ohem.Torch.Native;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Ohem.Torch;
 
 /// <summary>
-/// A Fast R-CNN style detector on libtorch (CPU): backbone, RoI head, the contract's multi-task loss
-/// (ARCHITECTURE.md; the same as <see cref="Ohem.Core.RoiLoss"/>) and SGD with momentum. The head's
-/// parameters carry <c>RoiHeadExporter</c>'s names and layouts, so <see cref="HeadWeights"/> exports
-/// and publishes as is. Calls are serialised (one at a time per detector); gradients accumulate over
-/// <see cref="TrainHead"/> calls until <see cref="Step"/>.
+/// A Fast R-CNN style detector on TorchSharp (LibTorch, CPU): backbone, RoI head, the contract's
+/// multi-task loss (ARCHITECTURE.md; the same as <see cref="Ohem.Core.RoiLoss"/>) and
+/// torch.optim.SGD with momentum and weight decay. The head's parameters carry
+/// <c>RoiHeadExporter</c>'s names and layouts, so <see cref="HeadWeights"/> exports and publishes as
+/// is. Calls are serialised (one at a time per detector); gradients accumulate over
+/// <see cref="TrainHead"/> calls until <see cref="Step"/>. Temporaries live in dispose scopes.
 /// </summary>
 public sealed class Detector : IDisposable
 {
     private const string BackbonePrefix = "backbone.";
+    private const string CheckpointMagic = "OHEM-DETECTOR-1";
 
-    private readonly DetectorHandle _handle;
+    private readonly BackboneNetwork _backbone;
+    private readonly HeadNetwork _head;
+    private readonly List<(TorchParameter Info, Parameter Value)> _parameters;
+    private readonly Dictionary<string, int> _byName;
+    private readonly SGD _optimizer;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, TorchParameter> _byName;
+    private bool _disposed;
 
     // Bumped whenever the backbone's weights change in place (Step, Load, SetParameter of a
     // backbone tensor): feature maps from an older version cannot be trained through.
     private long _backboneVersion;
 
-    private Detector(DetectorOptions options, DetectorHandle handle, IReadOnlyList<TorchParameter> parameters)
+    private Detector(DetectorOptions options)
     {
         Options = options;
-        _handle = handle;
-        Parameters = parameters;
-        _byName = parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        _backbone = new BackboneNetwork(options);
+        _head = new HeadNetwork(options);
+        _parameters = [
+            .. _backbone.named_parameters().Select(p => (new TorchParameter(BackbonePrefix + p.name, p.parameter.shape), p.parameter)),
+            .. _head.named_parameters().Select(p => (new TorchParameter(p.name, p.parameter.shape), p.parameter)),
+        ];
+        _byName = _parameters.Select((p, i) => (p.Info.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        Parameters = [.. _parameters.Select(p => p.Info)];
+        Initialise(options.Seed);
+        _optimizer = optim.SGD(_parameters.Select(p => p.Value), learningRate: 0.0, momentum: options.Momentum,
+            dampening: 0.0, weight_decay: options.WeightDecay, nesterov: false, maximize: false);
     }
 
     /// <summary>The options it was created with (lists copied).</summary>
@@ -52,57 +67,39 @@ public sealed class Detector : IDisposable
     /// (Fast R-CNN), all drawn from <see cref="DetectorOptions.Seed"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
-    public static unsafe Detector Create(DetectorOptions options)
+    public static Detector Create(DetectorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         options = options with { BackboneChannels = [.. options.BackboneChannels], HiddenSizes = [.. options.HiddenSizes] };
-        int[] backbone = [.. options.BackboneChannels], hidden = [.. options.HiddenSizes];
-        DetectorHandle handle;
-        fixed (int* b = backbone)
-        fixed (int* h = hidden)
-        {
-            TorchNative.Check(TorchNative.ohem_detector_create(
-                options.InputChannels, b, backbone.Length, options.Stride, options.PooledSize, h, hidden.Length,
-                options.NumClasses, options.Momentum, options.WeightDecay, options.Seed, out handle), "create detector");
-        }
-
-        try
-        {
-            return new Detector(options, handle, ReadParameters(handle));
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+        TorchRuntime.Enter();
+        return TorchException.Wrap("create detector", () => new Detector(options));
     }
 
     /// <summary>
     /// Runs the backbone on <paramref name="images"/> [count, InputChannels, height, width] and keeps
     /// the graph, so a <see cref="TrainHead"/> through the result trains the backbone too.
     /// </summary>
-    public unsafe FeatureMaps Backbone(ReadOnlySpan<float> images, int count, int height, int width)
+    public FeatureMaps Backbone(ReadOnlySpan<float> images, int count, int height, int width)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, Options.Stride);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, Options.Stride);
         HeadInputChecks.Length(images.Length, (long)count * Options.InputChannels * height * width, nameof(images),
             $"[count={count}, InputChannels={Options.InputChannels}, height={height}, width={width}]");
-        var shape = stackalloc long[4];
-        FeatureMapsHandle features;
-        long version;
+        var pixels = images.ToArray();
         lock (_gate)
         {
             ThrowIfDisposed();
-            version = _backboneVersion;
-            fixed (float* i = images)
+            TorchRuntime.Enter();
+            var version = _backboneVersion;
+            var value = TorchException.Wrap("backbone", () =>
             {
-                TorchNative.Check(TorchNative.ohem_detector_backbone(_handle, i, count, height, width, out features, shape), "backbone");
-            }
+                using var scope = NewDisposeScope();
+                return _backbone.call(tensor(pixels, [count, Options.InputChannels, height, width])).MoveToOuterDisposeScope();
+            });
+            return new FeatureMaps(this, value, version);
         }
-
-        return new FeatureMaps(this, features, version, (int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
     }
 
     /// <summary>
@@ -110,22 +107,22 @@ public sealed class Detector : IDisposable
     /// index, x1, y1, x2, y2 in image pixels) -> <paramref name="clsScores"/> [R, K+1] logits and
     /// <paramref name="bboxPred"/> [R, 4(K+1)], what the exported scoring model computes.
     /// </summary>
-    public unsafe void InferHead(FeatureMaps features, ReadOnlySpan<float> rois, Span<float> clsScores, Span<float> bboxPred)
+    public void InferHead(FeatureMaps features, ReadOnlySpan<float> rois, Span<float> clsScores, Span<float> bboxPred)
     {
         CheckFeatures(features);
         var count = HeadInputChecks.Rois(rois, features.Count);
         HeadInputChecks.Length(clsScores.Length, (long)count * ClassScoreWidth, nameof(clsScores), $"[R={count}, K+1={ClassScoreWidth}]");
         HeadInputChecks.Length(bboxPred.Length, (long)count * BoxDeltaWidth, nameof(bboxPred), $"[R={count}, 4(K+1)={BoxDeltaWidth}]");
+        var boxes = rois.ToArray();
         lock (_gate)
         {
             ThrowIfDisposed();
-            features.ThrowIfDisposed();
-            fixed (float* r = rois)
-            fixed (float* c = clsScores)
-            fixed (float* b = bboxPred)
-            {
-                TorchNative.Check(TorchNative.ohem_detector_infer_head(_handle, features.Handle, r, count, c, b), "infer head");
-            }
+            TorchRuntime.Enter();
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            var (scores, deltas) = TorchException.Wrap("infer head", () => _head.call(features.Value, boxes));
+            RoiPooling.Floats(scores.contiguous()).CopyTo(clsScores);
+            RoiPooling.Floats(deltas.contiguous()).CopyTo(bboxPred);
         }
     }
 
@@ -143,7 +140,7 @@ public sealed class Detector : IDisposable
     /// <returns>sum_i w_i l_i / (number of RoIs with label &gt;= 0), or 0 when there is none.</returns>
     /// <exception cref="InvalidOperationException">The feature maps were already trained through, or the
     /// backbone's weights changed since they were computed (their graph holds the old weights).</exception>
-    public unsafe float TrainHead(
+    public float TrainHead(
         FeatureMaps features, ReadOnlySpan<float> rois, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets,
         ReadOnlySpan<float> weights, Span<float> perRoiLoss)
     {
@@ -160,11 +157,13 @@ public sealed class Detector : IDisposable
         }
 
         HeadInputChecks.Length(perRoiLoss.Length, count, nameof(perRoiLoss), $"[R={count}]");
-        float loss;
+        var boxes = rois.ToArray();
+        var labelValues = labels.ToArray().Select(l => (long)l).ToArray();
+        var targetValues = targets.ToArray();
+        var weightValues = weights.IsEmpty ? null : weights.ToArray();
         lock (_gate)
         {
             ThrowIfDisposed();
-            features.ThrowIfDisposed();
             if (features.Trained)
             {
                 throw new InvalidOperationException(
@@ -178,19 +177,23 @@ public sealed class Detector : IDisposable
                     + "their graph holds the old weights. Run Backbone again for a training pass; InferHead may still read them.");
             }
 
-            features.Trained = true; // the native pass frees the graph even when it fails
-            fixed (float* r = rois)
-            fixed (int* l = labels)
-            fixed (float* t = targets)
-            fixed (float* w = weights)
-            fixed (float* p = perRoiLoss)
+            TorchRuntime.Enter();
+            features.Trained = true; // the backward frees the graph even when it fails
+            using var scope = NewDisposeScope();
+            var (losses, total) = TorchException.Wrap("train head", () =>
             {
-                TorchNative.Check(TorchNative.ohem_detector_train_head(
-                    _handle, features.Handle, r, count, l, t, weights.IsEmpty ? null : w, p, out loss), "train head");
-            }
+                var (scores, deltas) = _head.call(features.Value, boxes);
+                var labelTensor = tensor(labelValues, [count]);
+                var perRoi = PerRoiLoss(scores, deltas, labelTensor, tensor(targetValues, [count, 4]));
+                var weighted = weightValues is null ? perRoi : perRoi * tensor(weightValues, [count]);
+                var counted = labelTensor.ge(0).sum().clamp_min(1).to(ScalarType.Float32);
+                var loss = weighted.sum() / counted;
+                loss.backward();
+                return (perRoi.detach(), loss.item<float>());
+            });
+            RoiPooling.Floats(losses.contiguous()).CopyTo(perRoiLoss);
+            return total;
         }
-
-        return loss;
     }
 
     /// <summary>
@@ -207,53 +210,73 @@ public sealed class Detector : IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
-            TorchNative.Check(TorchNative.ohem_detector_step(_handle, learningRate), "step");
+            TorchRuntime.Enter();
+            TorchException.Wrap("step", () =>
+            {
+                foreach (var group in _optimizer.ParamGroups)
+                {
+                    group.LearningRate = learningRate;
+                }
+
+                _optimizer.step();
+                using var noGrad = no_grad();
+                foreach (var (_, value) in _parameters)
+                {
+                    value.grad?.zero_();
+                }
+            });
             _backboneVersion++;
         }
     }
 
     /// <summary>Copies parameter <paramref name="name"/> (row-major) into <paramref name="destination"/>.</summary>
-    public unsafe void CopyParameter(string name, Span<float> destination) =>
-        CopyNamed(name, destination, &TorchNative.ohem_detector_copy_parameter, "copy parameter");
+    public void CopyParameter(string name, Span<float> destination)
+    {
+        var (info, value) = Find(name);
+        HeadInputChecks.Length(destination.Length, info.ElementCount, nameof(destination), $"'{name}' {info.ShapeText}");
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            RoiPooling.Floats(value).CopyTo(destination);
+        }
+    }
 
     /// <summary>
     /// Copies the gradient accumulated for parameter <paramref name="name"/> since the last
     /// <see cref="Step"/> (zeros when none) into <paramref name="destination"/>.
     /// </summary>
-    public unsafe void CopyGradient(string name, Span<float> destination) =>
-        CopyNamed(name, destination, &TorchNative.ohem_detector_copy_gradient, "copy gradient");
-
-    private unsafe void CopyNamed(
-        string name, Span<float> destination, delegate*<DetectorHandle, string, float*, long, int> copy, string what)
+    public void CopyGradient(string name, Span<float> destination)
     {
-        var parameter = Find(name);
-        HeadInputChecks.Length(destination.Length, parameter.ElementCount, nameof(destination), $"'{name}' {parameter.ShapeText}");
+        var (info, value) = Find(name);
+        HeadInputChecks.Length(destination.Length, info.ElementCount, nameof(destination), $"'{name}' {info.ShapeText}");
         lock (_gate)
         {
             ThrowIfDisposed();
-            fixed (float* d = destination)
+            var gradient = value.grad;
+            if (gradient is null)
             {
-                TorchNative.Check(copy(_handle, name, d, destination.Length), what);
+                destination.Clear();
+            }
+            else
+            {
+                RoiPooling.Floats(gradient).CopyTo(destination);
             }
         }
     }
 
     /// <summary>Replaces parameter <paramref name="name"/> with <paramref name="source"/> (row-major, finite).</summary>
-    public unsafe void SetParameter(string name, ReadOnlySpan<float> source)
+    public void SetParameter(string name, ReadOnlySpan<float> source)
     {
-        var parameter = Find(name);
-        HeadInputChecks.Length(source.Length, parameter.ElementCount, nameof(source), $"'{name}' {parameter.ShapeText}");
+        var (info, value) = Find(name);
+        HeadInputChecks.Length(source.Length, info.ElementCount, nameof(source), $"'{name}' {info.ShapeText}");
         HeadInputChecks.Finite(source, nameof(source));
         lock (_gate)
         {
             ThrowIfDisposed();
-            fixed (float* s = source)
+            source.CopyTo(RoiPooling.Floats(value));
+            if (name.StartsWith(BackbonePrefix, StringComparison.Ordinal))
             {
-                TorchNative.Check(TorchNative.ohem_detector_set_parameter(_handle, name, s, source.Length), "set parameter");
-                if (name.StartsWith(BackbonePrefix, StringComparison.Ordinal))
-                {
-                    _backboneVersion++;
-                }
+                _backboneVersion++;
             }
         }
     }
@@ -261,7 +284,7 @@ public sealed class Detector : IDisposable
     /// <summary>A copy of parameter <paramref name="name"/>.</summary>
     public float[] Parameter(string name)
     {
-        var values = new float[Find(name).ElementCount];
+        var values = new float[Find(name).Info.ElementCount];
         CopyParameter(name, values);
         return values;
     }
@@ -279,14 +302,52 @@ public sealed class Detector : IDisposable
         }
     }
 
-    /// <summary>Writes the parameters and SGD momentum buffers to <paramref name="path"/> (a libtorch archive).</summary>
+    /// <summary>
+    /// Writes the parameters and SGD momentum buffers to <paramref name="path"/>: each parameter's
+    /// name, shape and values, then each one's momentum (or none yet). Written beside and renamed, so
+    /// a crash mid-save never leaves a torn checkpoint under the name.
+    /// </summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         lock (_gate)
         {
             ThrowIfDisposed();
-            TorchNative.Check(TorchNative.ohem_detector_save(_handle, path), "save");
+            TorchException.Wrap("save", () =>
+            {
+                var temporary = path + ".partial";
+                try
+                {
+                    using (var writer = new BinaryWriter(File.Create(temporary)))
+                    {
+                        writer.Write(CheckpointMagic);
+                        writer.Write(_parameters.Count);
+                        foreach (var (info, value) in _parameters)
+                        {
+                            writer.Write(info.Name);
+                            writer.Write(info.Shape.Length);
+                            foreach (var dim in info.Shape)
+                            {
+                                writer.Write(dim);
+                            }
+
+                            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(RoiPooling.Floats(value)));
+                        }
+
+                        _optimizer.save_state_dict(writer);
+                    }
+
+                    File.Move(temporary, path, overwrite: true);
+                }
+                catch (IOException e)
+                {
+                    throw new EngineException($"cannot write {path}: {e.Message}", e);
+                }
+                catch (UnauthorizedAccessException e)
+                {
+                    throw new EngineException($"cannot write {path}: {e.Message}", e);
+                }
+            });
         }
     }
 
@@ -305,28 +366,155 @@ public sealed class Detector : IDisposable
         lock (_gate)
         {
             ThrowIfDisposed();
-            TorchNative.Check(TorchNative.ohem_detector_load(_handle, path), "load");
+            TorchRuntime.Enter();
+            TorchException.Wrap("load", () =>
+            {
+                using var reader = new BinaryReader(File.OpenRead(path));
+                var values = ReadParameters(reader, path);
+                using (no_grad())
+                {
+                    foreach (var (index, data) in values)
+                    {
+                        data.CopyTo(RoiPooling.Floats(_parameters[index].Value));
+                    }
+                }
+
+                _optimizer.load_state_dict(reader);
+            });
             _backboneVersion++;
         }
     }
 
-    /// <summary>Frees the native detector; a second call does nothing.</summary>
+    /// <summary>Frees the modules' tensors and the optimizer's state; a second call does nothing.</summary>
     public void Dispose()
     {
         lock (_gate)
         {
-            _handle.Dispose();
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _optimizer.Dispose();
+            _head.Dispose();
+            _backbone.Dispose();
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+    // The contract's per-RoI loss (ARCHITECTURE.md, Ohem.Core RoiLoss): softmax cross-entropy plus,
+    // for label >= 1, smooth-L1 (beta 1) over the labelled class's 4 deltas; 0 for label -1.
+    private static Tensor PerRoiLoss(Tensor scores, Tensor deltas, Tensor labels, Tensor targets)
+    {
+        var valid = labels.ge(0);
+        var foreground = labels.ge(1);
+        var safe = labels.clamp_min(0);
+        var crossEntropy = -nn.functional.log_softmax(scores, 1).gather(1, safe.unsqueeze(1)).squeeze(1);
+        var columns = (safe.unsqueeze(1) * 4) + arange(4, ScalarType.Int64);
+        var picked = deltas.gather(1, columns);
+        var smoothL1 = nn.functional.smooth_l1_loss(picked, targets, nn.Reduction.None, 1.0).sum(1);
+        var zero = zeros_like(crossEntropy);
+        return where(valid, crossEntropy + where(foreground, smoothL1, zero), zero);
+    }
 
-    private TorchParameter Find(string name)
+    // Draws every parameter from one generator seeded with the options' seed, in parameter order.
+    private void Initialise(int seed)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var generator = new Generator(unchecked((ulong)seed));
+        foreach (var (info, value) in _parameters)
+        {
+            var layer = info.Name[..info.Name.LastIndexOf('.')];
+            var isWeight = info.Name.EndsWith(".weight", StringComparison.Ordinal);
+            if (layer == "cls_score" || layer == "bbox_pred")
+            {
+                if (isWeight)
+                {
+                    value.normal_(0.0, layer == "cls_score" ? 0.01 : 0.001, generator);
+                }
+                else
+                {
+                    value.zero_();
+                }
+
+                continue;
+            }
+
+            // torch's default for Conv2d and Linear: uniform in ±1/sqrt(fan_in) for weight and bias.
+            var weightShape = _parameters[_byName[layer + ".weight"]].Info.Shape;
+            var fanIn = weightShape.Skip(1).Aggregate(1L, (a, b) => a * b);
+            var bound = 1.0 / Math.Sqrt(fanIn);
+            value.uniform_(-bound, bound, generator);
+        }
+    }
+
+    private List<(int Index, float[] Values)> ReadParameters(BinaryReader reader, string path)
+    {
+        string magic;
+        try
+        {
+            magic = reader.ReadString();
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            magic = string.Empty;
+        }
+
+        if (magic != CheckpointMagic)
+        {
+            throw new EngineException($"{path} is not a detector checkpoint");
+        }
+
+        var count = reader.ReadInt32();
+        var stored = new Dictionary<string, (long[] Shape, float[] Values)>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            var shape = new long[reader.ReadInt32()];
+            for (var d = 0; d < shape.Length; d++)
+            {
+                shape[d] = reader.ReadInt64();
+            }
+
+            if (!_byName.ContainsKey(name))
+            {
+                throw new EngineException($"checkpoint {path} has parameter '{name}', which this detector does not have");
+            }
+
+            var values = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+            stored[name] = (shape, values);
+        }
+
+        var result = new List<(int, float[])>();
+        foreach (var (info, _) in _parameters)
+        {
+            if (!stored.TryGetValue(info.Name, out var entry))
+            {
+                throw new EngineException($"checkpoint {path} has no parameter '{info.Name}' {info.ShapeText}");
+            }
+
+            if (!entry.Shape.AsSpan().SequenceEqual(info.Shape))
+            {
+                throw new EngineException(
+                    $"checkpoint {path} has '{info.Name}' [{string.Join(", ", entry.Shape)}]; this detector's is {info.ShapeText}");
+            }
+
+            result.Add((_byName[info.Name], entry.Values));
+        }
+
+        return result;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private (TorchParameter Info, Parameter Value) Find(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         ThrowIfDisposed();
-        return _byName.TryGetValue(name, out var parameter)
-            ? parameter
+        return _byName.TryGetValue(name, out var index)
+            ? _parameters[index]
             : throw new ArgumentException($"The detector has no parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}.", nameof(name));
     }
 
@@ -339,19 +527,5 @@ public sealed class Detector : IDisposable
         {
             throw new ArgumentException("The feature maps come from another detector's backbone.", nameof(features));
         }
-    }
-
-    private static unsafe List<TorchParameter> ReadParameters(DetectorHandle handle)
-    {
-        TorchNative.Check(TorchNative.ohem_detector_parameter_count(handle, out var count), "parameter count");
-        var parameters = new List<TorchParameter>(count);
-        var shape = stackalloc long[8];
-        for (var i = 0; i < count; i++)
-        {
-            TorchNative.Check(TorchNative.ohem_detector_parameter_info(handle, i, out var name, out var rank, shape), "parameter info");
-            parameters.Add(new TorchParameter(Marshal.PtrToStringUTF8(name) ?? string.Empty, new ReadOnlySpan<long>(shape, rank).ToArray()));
-        }
-
-        return parameters;
     }
 }

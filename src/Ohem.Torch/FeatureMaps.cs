@@ -1,4 +1,4 @@
-using Ohem.Torch.Native;
+using static TorchSharp.torch;
 
 namespace Ohem.Torch;
 
@@ -11,15 +11,17 @@ namespace Ohem.Torch;
 /// </summary>
 public sealed class FeatureMaps : IDisposable
 {
-    internal FeatureMaps(Detector owner, FeatureMapsHandle handle, long backboneVersion, int count, int channels, int height, int width)
+    private Tensor? _value;
+
+    internal FeatureMaps(Detector owner, Tensor value, long backboneVersion)
     {
         Owner = owner;
         BackboneVersion = backboneVersion;
-        Handle = handle;
-        Count = count;
-        Channels = channels;
-        Height = height;
-        Width = width;
+        _value = value;
+        Count = (int)value.shape[0];
+        Channels = (int)value.shape[1];
+        Height = (int)value.shape[2];
+        Width = (int)value.shape[3];
     }
 
     /// <summary>N, the images.</summary>
@@ -45,10 +47,18 @@ public sealed class FeatureMaps : IDisposable
     /// <summary>The detector's backbone weights version these were computed with.</summary>
     internal long BackboneVersion { get; }
 
-    internal FeatureMapsHandle Handle { get; }
+    /// <summary>The tensor with its graph.</summary>
+    internal Tensor Value
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _value!;
+        }
+    }
 
     /// <summary>Copies the values, row-major [N, C, H, W], into <paramref name="destination"/>.</summary>
-    public unsafe void CopyTo(Span<float> destination)
+    public void CopyTo(Span<float> destination)
     {
         ThrowIfDisposed();
         if (destination.Length != ElementCount)
@@ -58,10 +68,7 @@ public sealed class FeatureMaps : IDisposable
                 nameof(destination));
         }
 
-        fixed (float* d = destination)
-        {
-            TorchNative.Check(TorchNative.ohem_features_copy(Handle, d, destination.Length), "copy feature maps");
-        }
+        RoiPooling.Floats(Value).CopyTo(destination);
     }
 
     /// <summary>The values as a new array, row-major [N, C, H, W].</summary>
@@ -72,8 +79,8 @@ public sealed class FeatureMaps : IDisposable
         return values;
     }
 
-    /// <summary>Frees the native tensor and graph; a second call does nothing.</summary>
-    public void Dispose() => Handle.Dispose();
+    /// <summary>Frees the tensor and its graph; a second call does nothing.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _value, null)?.Dispose();
 
-    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_value is null, this);
 }

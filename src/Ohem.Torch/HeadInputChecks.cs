@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Ohem.Torch;
 
 /// <summary>
-/// Checks of the spans the head takes, on the managed side so a bad argument names its field (the
-/// shim would only see pointers). RoI coordinates are bounded so that x * scale rounds to an int.
+/// Checks of the spans the head takes, before any tensor is made, so a bad argument names its
+/// field. RoI coordinates are bounded so that x * scale rounds to an int.
 /// </summary>
 internal static class HeadInputChecks
 {

@@ -139,7 +139,8 @@ public class LifetimeTests
     [Fact]
     public void Runtime_reports_libtorch_and_applies_the_thread_count_on_every_thread()
     {
-        Assert.StartsWith("1.13", TorchRuntime.Version, StringComparison.Ordinal);
+        Assert.StartsWith("2.10.0", TorchRuntime.Version, StringComparison.Ordinal);
+        Assert.Contains("(TorchSharp 0.107.0)", TorchRuntime.Version, StringComparison.Ordinal);
         Assert.Equal(2, TorchRuntime.Threads);
         var onAnotherThread = 0;
         var thread = new Thread(() => onAnotherThread = TorchRuntime.Threads);

@@ -4,12 +4,13 @@ using Ohem.Onnx;
 using Ohem.Onnx.Export;
 using Ohem.Onnx.Export.OnnxProto;
 using Ohem.Onnx.Scoring;
+using Ohem.Reference;
 using Ohem.Testing;
 
 namespace Ohem.Torch.Tests;
 
 /// <summary>
-/// The shim's RoI max pooling against ONNX MaxRoiPool: bit for bit with Ohem.Onnx's host kernel
+/// The engine's RoI max pooling (a TorchSharp autograd function) against ONNX MaxRoiPool: bit for bit with Ohem.Onnx's host kernel
 /// (itself bit-exact with ONNX Runtime) on random cases, once directly against ONNX Runtime, and
 /// the autograd backward against a reference scatter and finite differences.
 /// </summary>
@@ -66,7 +67,7 @@ public class RoiPoolingTests
         return new Case(n, c, h, w, ph, pw, scale, features, rois);
     }
 
-    internal static float[] Shim(Case k)
+    internal static float[] Pooled(Case k)
     {
         var output = new float[k.R * k.C * k.PooledH * k.PooledW];
         RoiPooling.Forward(k.Features, k.N, k.C, k.H, k.W, k.Rois, k.PooledH, k.PooledW, k.Scale, output);
@@ -92,7 +93,7 @@ public class RoiPoolingTests
 
     [Fact]
     public void Forward_equals_the_host_kernel_bit_for_bit() =>
-        Properties.Check(Prop.ForAll(Cases(distinct: false).ToArbitrary(), k => BitEqual(Shim(k), HostKernel(k))), 400);
+        Properties.Check(Prop.ForAll(Cases(distinct: false).ToArbitrary(), k => BitEqual(Pooled(k), HostKernel(k))), 400);
 
     [Fact]
     public void Forward_equals_onnx_runtime_MaxRoiPool_bit_for_bit()
@@ -114,8 +115,8 @@ public class RoiPoolingTests
             new Dictionary<string, (float[], long[])> { ["features"] = (k.Features, [k.N, k.C, k.H, k.W]), ["rois"] = (k.Rois, [k.R, 5]) },
             new Dictionary<string, (float[], long[])> { ["pooled"] = (ort, [k.R, k.C, k.PooledH, k.PooledW]) });
 
-        var shim = Shim(k);
-        Assert.True(BitEqual(shim, ort), $"first difference at {Enumerable.Range(0, ort.Length).FirstOrDefault(i => shim[i] != ort[i])}");
+        var pooled = Pooled(k);
+        Assert.True(BitEqual(pooled, ort), $"first difference at {Enumerable.Range(0, ort.Length).FirstOrDefault(i => pooled[i] != ort[i])}");
         Assert.Contains(0f, ort); // the case has empty bins (RoIs outside the map)
     }
 
@@ -127,23 +128,23 @@ public class RoiPoolingTests
         // Pooled 2x2: bin_w = 1.5 -> x in [1, 3) and [2, 4); bin_h = 1 -> rows 1 and 2.
         var features = Enumerable.Range(0, 16).Select(v => (float)v).ToArray();
         var inside = new Case(1, 1, 4, 4, 2, 2, 0.5f, features, [0, 1, 1, 5, 3]);
-        Assert.Equal([6f, 7f, 10f, 11f], Shim(inside));
+        Assert.Equal([6f, 7f, 10f, 11f], Pooled(inside));
 
         // Wholly right of the map: every bin clips to empty and gives 0, and passes no gradient.
         var outside = inside with { Scale = 1f, Rois = [0, 10, 0, 12, 2] };
-        Assert.Equal([0f, 0f, 0f, 0f], Shim(outside));
+        Assert.Equal([0f, 0f, 0f, 0f], Pooled(outside));
         Assert.All(GradientOf(outside, [1f, 1f, 1f, 1f]), g => Assert.Equal(0f, g));
 
         // Two overlapping RoIs taking the same maximum: their gradients add at that element.
         var overlapping = inside with { PooledH = 1, PooledW = 1, Scale = 1f, Rois = [0, 0, 0, 3, 3, 0, 2, 2, 3, 3] };
-        Assert.Equal([15f, 15f], Shim(overlapping));
+        Assert.Equal([15f, 15f], Pooled(overlapping));
         var grad = GradientOf(overlapping, [2f, 3f]);
         Assert.Equal(5f, grad[15]);
         Assert.Equal(5f, grad.Sum());
 
         // Ties: the first maximum in row-major order takes the gradient (ONNX Runtime's '>' scan, torchvision's argmax).
         var flat = inside with { Features = [.. Enumerable.Repeat(7f, 16)], PooledH = 1, PooledW = 2, Scale = 1f, Rois = [0, 0, 1, 3, 3] };
-        Assert.Equal([7f, 7f], Shim(flat));
+        Assert.Equal([7f, 7f], Pooled(flat));
         var tied = GradientOf(flat, [1f, 2f]);
         Assert.Equal(1f, tied[4]); // bin x in [0, 2), rows 1..3: first is (y=1, x=0)
         Assert.Equal(2f, tied[6]); // bin x in [2, 4): first is (y=1, x=2)
@@ -161,6 +162,23 @@ public class RoiPoolingTests
             return TestData.MaxAbsDifference(GradientOf(k, gradOutput), expected) <= 1e-6f;
         }), 200);
 
+    [TorchFact]
+    public void Forward_and_backward_equal_torchvision_roi_pool()
+    {
+        // Random maps and boxes (off-map, degenerate and tiny ones included, ties too), one
+        // torchvision process per batch of cases.
+        var rng = new Random(12);
+        for (var i = 0; i < 40; i++)
+        {
+            var k = Make(rng.Next(1, 3), rng.Next(1, 4), rng.Next(1, 10), rng.Next(1, 10), rng.Next(1, 4), rng.Next(1, 4),
+                new[] { 1f, 0.5f, 0.25f, 1f / 3 }[rng.Next(4)], rng.Next(1, 12), rng.Next(), distinct: i % 2 == 0);
+            var g = TestData.Uniform(k.R * k.C * k.PooledH * k.PooledW, rng);
+            var (pooled, grad) = TorchReference.RoiPool((k.N, k.C, k.H, k.W), k.PooledH, k.PooledW, k.Scale, k.Features, k.Rois, g);
+            Assert.True(BitEqual(Pooled(k), pooled), $"forward differs from torchvision on {k}");
+            Assert.True(TestData.MaxAbsDifference(GradientOf(k, g), grad) <= 1e-5f, $"backward differs from torchvision on {k}");
+        }
+    }
+
     [Fact]
     public void Backward_equals_finite_differences()
     {
@@ -173,7 +191,7 @@ public class RoiPoolingTests
             var analytic = GradientOf(k, g);
             double Loss(float[] features)
             {
-                var pooled = Shim(k with { Features = features });
+                var pooled = Pooled(k with { Features = features });
                 return pooled.Select((v, i) => (double)v * g[i]).Sum();
             }
 
@@ -191,7 +209,7 @@ public class RoiPoolingTests
     }
 
     [Fact]
-    public void A_batch_index_out_of_range_comes_back_as_a_TorchException_from_the_shim()
+    public void A_batch_index_out_of_range_comes_back_as_a_TorchException_naming_the_call()
     {
         var features = new float[16];
         var e = Assert.Throws<TorchException>(() => RoiPooling.Forward(features, 1, 1, 4, 4, [3, 0, 0, 2, 2], 2, 2, 1f, new float[4]));

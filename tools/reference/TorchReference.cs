@@ -141,6 +141,42 @@ internal static class TorchReference
         });
     }
 
+    /// <summary>torchvision.ops.roi_pool on [n, c, h, w] features: the pooled output and the gradient of sum(pooled * gradOutput).</summary>
+    public static (float[] Pooled, float[] GradFeatures) RoiPool(
+        (int N, int C, int H, int W) shape, int pooledH, int pooledW, float scale, float[] features, float[] rois, float[] gradOutput)
+    {
+        return Exchange("roipool", 1, w =>
+        {
+            foreach (var v in new[] { shape.N, shape.C, shape.H, shape.W, pooledH, pooledW })
+            {
+                w.Write(v);
+            }
+
+            w.Write(scale);
+            w.Write(rois.Length / 5);
+            Write(w, features);
+            Write(w, rois);
+            Write(w, gradOutput);
+        },
+        output =>
+        {
+            using var r = new BinaryReader(File.OpenRead(output));
+            var pooled = new float[gradOutput.Length];
+            var grad = new float[features.Length];
+            for (var i = 0; i < pooled.Length; i++)
+            {
+                pooled[i] = r.ReadSingle();
+            }
+
+            for (var i = 0; i < grad.Length; i++)
+            {
+                grad[i] = r.ReadSingle();
+            }
+
+            return (pooled, grad);
+        });
+    }
+
     /// <summary>torchvision's BoxCoder (weights 10, 10, 5, 5): encode gt against rois, decode deltas on rois.</summary>
     public static (float[] Encoded, float[] Decoded) BoxCoder(float[] rois, float[] groundTruth, float[] deltas)
     {

@@ -23,6 +23,11 @@ batched NMS is not stable, so its order among equal scores is arbitrary; the kep
   result := float32[r] loss | float64 median_seconds | float64 one_roi_median_seconds
   The Fast R-CNN head in PyTorch eager (torchvision.ops.roi_pool -> flatten -> Linear/ReLU ->
   cls_score, bbox_pred) under inference_mode: the reference the ONNX Runtime scorer is timed against.
+
+  roipool := int32 n c h w | int32 pooled_h pooled_w | float32 scale | int32 r
+            | float32[n*c*h*w] features | float32[r*5] rois | float32[r*c*pooled_h*pooled_w] grad_output
+  result  := float32[r*c*pooled_h*pooled_w] pooled | float32[n*c*h*w] grad_features
+  torchvision.ops.roi_pool forward, and its backward of sum(pooled * grad_output).
 """
 import struct
 import sys
@@ -152,6 +157,22 @@ def run_head(data, out):
     out.write(struct.pack("<dd", seconds, one_roi))
 
 
+def run_roi_pool(data, out):
+    n, c, h, w, ph, pw = struct.unpack_from("<6i", data, 0)
+    (scale,) = struct.unpack_from("<f", data, 24)
+    (r,) = struct.unpack_from("<i", data, 28)
+    sizes = [n * c * h * w, r * 5, r * c * ph * pw]
+    offset, parts = 32, []
+    for size in sizes:
+        parts.append(torch.frombuffer(bytearray(data[offset:offset + 4 * size]), dtype=torch.float32))
+        offset += 4 * size
+    features = parts[0].reshape(n, c, h, w).requires_grad_(True)
+    pooled = torchvision.ops.roi_pool(features, parts[1].reshape(r, 5), (ph, pw), scale)
+    pooled.backward(parts[2].reshape(r, c, ph, pw))
+    out.write(pooled.detach().numpy().astype("<f4").tobytes())
+    out.write(features.grad.numpy().astype("<f4").tobytes())
+
+
 def run_box_coder(data, out):
     """boxcoder := int32 n | float32[n*4] rois | float32[n*4] gt | float32[n*4] deltas
     result := float32[n*4] encoded | float32[n*4] decoded (torchvision BoxCoder, weights 10, 10, 5, 5)"""
@@ -181,8 +202,10 @@ def main():
             run_head(data, out)
         elif command == "boxcoder":
             run_box_coder(data, out)
+        elif command == "roipool":
+            run_roi_pool(data, out)
         else:
-            raise SystemExit(f"unknown command {command!r}; expected nms, loss, head or boxcoder")
+            raise SystemExit(f"unknown command {command!r}; expected nms, loss, head, boxcoder or roipool")
     print(f"torch {torch.__version__} torchvision {torchvision.__version__} threads {torch.get_num_threads()}",
           file=sys.stderr)
 
