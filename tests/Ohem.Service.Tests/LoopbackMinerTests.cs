@@ -108,6 +108,41 @@ public class LoopbackMinerTests
         Assert.Contains("ohem_scored_versions_behind_count{job=\"det\"} 3\n", metrics.Render());
     }
 
+    /// <summary>
+    /// Hostile input (issue 14, item 7): streaming calls rejected before their request stream is
+    /// read (PublishWeights with a wrong token, or naming an unknown job), back to back on one
+    /// connection with GetStatus calls between them. Each gets its own status; Kestrel never
+    /// refuses a stream as one too many unfinished (RESOURCE_EXHAUSTED, ENHANCE_YOUR_CALM).
+    /// </summary>
+    [Fact]
+    public async Task Early_rejected_streams_back_to_back_each_get_their_own_status()
+    {
+        await using var miner = await LoopbackMiner.StartAsync(("Miner:WriteToken", "s3cret"));
+        var client = new HardExampleMiner.HardExampleMinerClient(miner.Channel);
+        var chunk = new TensorChunk { Name = "w", Shape = { 4 }, Dtype = DataType.Float32, Data = ByteString.CopyFrom(new byte[16]) };
+        var codes = new List<StatusCode>();
+        for (var i = 0; i < 300; i++)
+        {
+            var wrongToken = i % 2 == 0;
+            using var call = client.PublishWeights(new CallOptions(wrongToken ? [new Metadata.Entry("authorization", "Bearer nope")] : Token));
+            try
+            {
+                await call.RequestStream.WriteAsync(new PublishWeightsRequest { JobId = "ghost", Version = 1, Chunk = chunk });
+                await call.RequestStream.WriteAsync(new PublishWeightsRequest { Chunk = chunk });
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // The call is over already: its status is the response's.
+            }
+
+            codes.Add((await Assert.ThrowsAsync<RpcException>(async () => await call)).StatusCode);
+            Assert.Empty((await client.GetStatusAsync(new GetStatusRequest())).Jobs);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => i % 2 == 0 ? StatusCode.Unauthenticated : StatusCode.NotFound), codes);
+    }
+
     [Fact]
     public async Task Unknown_jobs_stale_versions_and_missing_tokens_get_their_statuses()
     {
