@@ -9,23 +9,26 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Ohem.Client;
-using Ohem.Grpc;
 using Ohem.Onnx.Export;
 using Ohem.Onnx.Scoring;
-using Ohem.Protocol.Methods;
 using Ohem.Protocol.V1;
 using Ohem.Reference;
 using Ohem.Service.Api;
 using Ohem.Service.Mining;
+using Ohem.Service.Transport;
 using Spectre.Console;
 
 namespace Ohem.Bench;
 
 /// <summary>
 /// The miner's transport on loopback, each figure beside the same work in-process:
-/// (1) feature payload through one Mine stream (framing, the socket, the one protobuf parse) with
-/// a server that only parses (the miner's transport settings and receive path), beside the same
+/// (1) feature payload through one Mine stream on grpc-dotnet (Grpc.Net.Client to Grpc.AspNetCore:
+/// framing, the socket, the one protobuf parse) with a server that only parses (the miner's
+/// Kestrel settings and pooled receive path), beside the same
 /// parse of the same bytes in-process and beside the platform's HTTP/2 upload ceiling measured
 /// in the same run; the CPU both ends spend per batch; (2) full mining round
 /// trips of 2 x 2,000 RoIs over [2, 256, 38, 50], beside the same scoring in-process.
@@ -204,26 +207,25 @@ internal static class TransportBenchmark
         builder.WebHost.UseLargeMessageTransport(); // the miner's Kestrel settings
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Logging.ClearProviders();
-        await using var app = builder.Build();
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 << 20);
         // The miner's receive path: features into reused buffers, returned once the batch is done.
         var buffers = new FeatureBufferPool(64 << 20, 8);
-        var definition = ServerServiceDefinition.CreateBuilder().AddMethod(ReceivedBatch.MineMethod(buffers), async (requests, responses, context) =>
-        {
-            while (await requests.MoveNext(context.CancellationToken))
-            {
-                using var batch = requests.Current;
-                await responses.WriteAsync(new MineResponse { BatchId = batch.Request.BatchId });
-            }
-        }).Build();
-        app.MapGrpcService(definition, new GrpcServerOptions { MaxReceiveMessageSize = 64 << 20 });
+        builder.Services.AddSingleton<IServiceMethodProvider<PayloadSink>>(new PayloadSinkMethods(buffers));
+        await using var app = builder.Build();
+        app.MapGrpcService<PayloadSink>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
-        var invoker = channel.CreateCallInvoker();
+        // The miner client's channel settings: wide HTTP/2 windows, more connections rather than queued calls.
+        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            MaxSendMessageSize = 64 << 20,
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = 16 << 20 },
+        });
+        var miner = new HardExampleMiner.HardExampleMinerClient(channel);
 
         async Task<double> Stream(int n)
         {
-            using var call = invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            using var call = miner.Mine();
             var start = Stopwatch.GetTimestamp();
             var reader = Task.Run(async () =>
             {
@@ -326,4 +328,23 @@ internal static class TransportBenchmark
     }
 
     private static string Gbps(double bytes, double seconds) => (bytes / seconds / 1e9).ToString("0.00", CultureInfo.InvariantCulture);
+
+    /// <summary>A Mine endpoint that only parses (the miner's pooled parse) and answers each batch with its id.</summary>
+    private sealed class PayloadSink
+    {
+        public static async Task Mine(IAsyncStreamReader<ReceivedBatch> requests, IServerStreamWriter<MineResponse> responses, ServerCallContext context)
+        {
+            while (await requests.MoveNext(context.CancellationToken))
+            {
+                using var batch = requests.Current;
+                await responses.WriteAsync(new MineResponse { BatchId = batch.Request.BatchId });
+            }
+        }
+    }
+
+    private sealed class PayloadSinkMethods(FeatureBufferPool buffers) : IServiceMethodProvider<PayloadSink>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<PayloadSink> context) =>
+            context.AddDuplexStreamingMethod(ReceivedBatch.MineMethod(buffers), [], (_, requests, responses, call) => PayloadSink.Mine(requests, responses, call));
+    }
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Ohem.Grpc;
-using Ohem.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Ohem.Protocol.V1;
 using Polly;
 
@@ -29,15 +29,20 @@ public sealed class MinerClient : IDisposable
         {
             MaxReceiveMessageSize = options.MaxMessageBytes,
             MaxSendMessageSize = options.MaxMessageBytes,
+            HttpHandler = CreateHandler(options),
+            // A replica that restarts is reconnected to on the pipeline's own back-off, not gRPC's default (1 s, up to 120 s).
+            InitialReconnectBackoff = options.RetryBaseDelay,
+            MaxReconnectBackoff = options.RetryMaxDelay,
         }))];
-        Invokers = [.. _channels.Select(c => c.CreateCallInvoker())];
+        Replicas = [.. _channels.Select(c => new HardExampleMiner.HardExampleMinerClient(c))];
         Pipeline = MinerResilience.Build(options);
         StreamPipeline = MinerResilience.BuildForStreams(options);
     }
 
     public MinerClientOptions Options { get; }
 
-    internal CallInvoker[] Invokers { get; }
+    /// <summary>The generated client of each replica, in <see cref="MinerClientOptions.Endpoints"/> order.</summary>
+    internal HardExampleMiner.HardExampleMinerClient[] Replicas { get; }
 
     internal ResiliencePipeline Pipeline { get; }
 
@@ -47,7 +52,7 @@ public sealed class MinerClient : IDisposable
     public async Task<RegisterModelResponse> RegisterModelAsync(string jobId, byte[] onnx, int numClasses = 0, bool replace = false, CancellationToken cancellationToken = default)
     {
         var request = new RegisterModelRequest { JobId = jobId, OnnxModel = ByteString.CopyFrom(onnx), NumClasses = (uint)numClasses, Replace = replace };
-        var responses = await Task.WhenAll(Invokers.Select(invoker => Call(invoker, (i, o) => i.AsyncUnaryCall(MinerMethods.RegisterModel, null, o, request).ResponseAsync, write: true, cancellationToken)))
+        var responses = await Task.WhenAll(Replicas.Select(replica => Call(replica, (r, o) => r.RegisterModelAsync(request, o).ResponseAsync, write: true, cancellationToken)))
             .ConfigureAwait(false);
         return responses[0];
     }
@@ -58,11 +63,11 @@ public sealed class MinerClient : IDisposable
     /// </summary>
     public async Task<PublishResult> PublishWeightsAsync(string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights, CancellationToken cancellationToken = default)
     {
-        var attempts = Invokers.Select(async (invoker, index) =>
+        var attempts = Replicas.Select(async (replica, index) =>
         {
             try
             {
-                return (index, (PublishWeightsResponse?)await Call(invoker, (i, o) => Publish(i, o, jobId, version, weights), write: true, cancellationToken).ConfigureAwait(false), (Exception?)null);
+                return (index, (PublishWeightsResponse?)await Call(replica, (r, o) => Publish(r, o, jobId, version, weights), write: true, cancellationToken).ConfigureAwait(false), (Exception?)null);
             }
             catch (Exception e) when (e is RpcException || MinerResilience.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException)
             {
@@ -84,11 +89,11 @@ public sealed class MinerClient : IDisposable
     public async Task<GetStatusResponse> GetStatusAsync(string jobId = "", CancellationToken cancellationToken = default)
     {
         Exception? last = null;
-        foreach (var invoker in Invokers)
+        foreach (var replica in Replicas)
         {
             try
             {
-                return await Call(invoker, (i, o) => i.AsyncUnaryCall(MinerMethods.GetStatus, null, o, new GetStatusRequest { JobId = jobId }).ResponseAsync, write: false, cancellationToken)
+                return await Call(replica, (r, o) => r.GetStatusAsync(new GetStatusRequest { JobId = jobId }, o).ResponseAsync, write: false, cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (Exception e) when (MinerResilience.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException)
@@ -102,7 +107,7 @@ public sealed class MinerClient : IDisposable
 
     /// <summary>Forgets the job on every replica.</summary>
     public Task DeleteJobAsync(string jobId, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(Invokers.Select(invoker => Call(invoker, (i, o) => i.AsyncUnaryCall(MinerMethods.DeleteJob, null, o, new DeleteJobRequest { JobId = jobId }).ResponseAsync, write: true, cancellationToken)));
+        Task.WhenAll(Replicas.Select(replica => Call(replica, (r, o) => r.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, o).ResponseAsync, write: true, cancellationToken)));
 
     /// <summary>A pipelined Mine stream that resends unanswered batches when a stream breaks.</summary>
     public MiningSession OpenMiningSession() => new(this);
@@ -126,12 +131,26 @@ public sealed class MinerClient : IDisposable
         return new CallOptions(headers, timeout is { } t && t == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? Options.CallTimeout), cancellationToken);
     }
 
-    private Task<T> Call<T>(CallInvoker invoker, Func<CallInvoker, CallOptions, Task<T>> call, bool write, CancellationToken cancellationToken) =>
-        Pipeline.ExecuteAsync(async ct => await call(invoker, CallOptionsFor(write, ct)).ConfigureAwait(false), cancellationToken).AsTask();
-
-    private async Task<PublishWeightsResponse> Publish(CallInvoker invoker, CallOptions options, string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights)
+    /// <summary>
+    /// HTTP/2 for megabyte messages: several connections per replica rather than queued calls
+    /// (Kestrel allows 100 streams per connection) and wide flow-control windows, so a batch is
+    /// not held back a window at a time.
+    /// </summary>
+    private static SocketsHttpHandler CreateHandler(MinerClientOptions options) => new()
     {
-        using var call = invoker.AsyncClientStreamingCall(MinerMethods.PublishWeights, null, options);
+        EnableMultipleHttp2Connections = true,
+        InitialHttp2StreamWindowSize = 16 << 20,
+        KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+        SslOptions = options.Tls,
+    };
+
+    private Task<T> Call<T>(HardExampleMiner.HardExampleMinerClient replica, Func<HardExampleMiner.HardExampleMinerClient, CallOptions, Task<T>> call, bool write, CancellationToken cancellationToken) =>
+        Pipeline.ExecuteAsync(async ct => await call(replica, CallOptionsFor(write, ct)).ConfigureAwait(false), cancellationToken).AsTask();
+
+    private async Task<PublishWeightsResponse> Publish(HardExampleMiner.HardExampleMinerClient replica, CallOptions options, string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights)
+    {
+        using var call = replica.PublishWeights(options);
         var perChunk = Math.Max(1, Options.PublishChunkBytes / sizeof(float));
         var first = true;
         foreach (var (name, (values, shape)) in weights)

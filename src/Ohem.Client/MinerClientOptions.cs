@@ -34,4 +34,7 @@ public sealed class MinerClientOptions
     public int PublishChunkBytes { get; set; } = 1 << 20;
 
     public int MaxMessageBytes { get; set; } = 64 << 20;
+
+    /// <summary>TLS for https endpoints: client certificates, server certificate validation.</summary>
+    public System.Net.Security.SslClientAuthenticationOptions Tls { get; set; } = new();
 }

@@ -1,4 +1,4 @@
-using Ohem.Grpc;
+using Grpc.Core;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;

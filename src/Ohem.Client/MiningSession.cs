@@ -1,5 +1,4 @@
-using Ohem.Grpc;
-using Ohem.Protocol.Methods;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 
 namespace Ohem.Client;
@@ -124,7 +123,7 @@ public sealed class MiningSession : IAsyncDisposable
             {
                 _connection = null;
                 broken.Call.Dispose();
-                _endpoint = (_endpoint + 1) % _client.Invokers.Length; // fail over
+                _endpoint = (_endpoint + 1) % _client.Replicas.Length; // fail over
             }
 
             if (_reconnecting is { IsCompleted: false })
@@ -165,8 +164,7 @@ public sealed class MiningSession : IAsyncDisposable
                 endpoint = _endpoint;
             }
 
-            var call = _client.Invokers[endpoint].AsyncDuplexStreamingCall(MinerMethods.Mine, null,
-                _client.CallOptionsFor(write: false, _closed.Token, Timeout.InfiniteTimeSpan));
+            var call = _client.Replicas[endpoint].Mine(_client.CallOptionsFor(write: false, _closed.Token, Timeout.InfiniteTimeSpan));
             connection = new Connection(call);
             Pending[] resend;
             lock (_gate)
@@ -197,7 +195,7 @@ public sealed class MiningSession : IAsyncDisposable
                 if (ReferenceEquals(_connection, connection))
                 {
                     _connection = null;
-                    _endpoint = (_endpoint + 1) % _client.Invokers.Length; // the next try goes elsewhere
+                    _endpoint = (_endpoint + 1) % _client.Replicas.Length; // the next try goes elsewhere
                 }
             }
 

@@ -1,4 +1,4 @@
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Onnx.Scoring;
 using Ohem.Service.Jobs;
 

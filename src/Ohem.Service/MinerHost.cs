@@ -1,16 +1,18 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Health.V1;
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.Options;
-using Ohem.Grpc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Ohem.Onnx;
 using Ohem.Protocol.V1;
 using Ohem.Service.Api;
 using Ohem.Service.Jobs;
 using Ohem.Service.Metrics;
 using Ohem.Service.Mining;
+using Ohem.Service.Transport;
 
 namespace Ohem.Service;
 
@@ -49,23 +51,43 @@ public static class MinerHost
         builder.Services.AddSingleton<BatchMiner>();
         builder.Services.AddSingleton<InFlightLimit>();
         builder.Services.AddSingleton<MinerMetrics>();
-        builder.Services.AddSingleton<WriteAuthorization>();
         builder.Services.AddSingleton<MineStreamHandler>();
         // Enough buffers for every batch in flight plus one being read per stream.
         builder.Services.AddSingleton(new FeatureBufferPool(miner.MaxMessageBytes, miner.MaxBatchesInFlight + 4));
-        builder.Services.AddSingleton<MinerService>();
-        builder.Services.AddSingleton<HealthService>();
-        builder.Services.AddSingleton(new ReflectionService([MinerReflection.Descriptor, HealthReflection.Descriptor]));
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = miner.MaxMessageBytes;
+            grpc.MaxSendMessageSize = miner.MaxMessageBytes;
+            // Outermost first: every call is counted, with the status our errors map to.
+            grpc.Interceptors.Add<CallMetricsInterceptor>();
+            grpc.Interceptors.Add<MinerErrorInterceptor>();
+            grpc.Interceptors.Add<WriteAuthorizationInterceptor>();
+        });
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<MinerService>, MineMethodProvider>());
+        // grpc.health.v1: SERVING for "" and the miner while the host runs, NOT_SERVING once it drains.
+        builder.Services.AddGrpcHealthChecks(health => health.Services.Map(HardExampleMiner.Descriptor.FullName, _ => true))
+            .AddCheck<DrainingHealthCheck>("draining");
+        if (miner.Reflection)
+        {
+            builder.Services.AddGrpcReflection();
+        }
 
         var app = builder.Build();
         // Required CUDA that cannot run fails here, at start; preferred CUDA logs its fallback once.
         OnnxSessions.ExecutionProvider(miner.Onnx, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ohem.Onnx"));
-        var grpc = new GrpcServerOptions { MaxReceiveMessageSize = miner.MaxMessageBytes, MaxSendMessageSize = miner.MaxMessageBytes };
-        app.MapGrpcService(app.Services.GetRequiredService<MinerService>().Definition(), grpc);
-        app.MapGrpcService(app.Services.GetRequiredService<HealthService>().Definition(), grpc);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var health = app.Services.GetRequiredService<HealthServiceImpl>();
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            // Watchers hear it at once, not at the next health-check publication.
+            health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
+            health.SetStatus(HardExampleMiner.Descriptor.FullName, HealthCheckResponse.Types.ServingStatus.NotServing);
+        });
+        app.MapGrpcService<MinerService>();
+        app.MapGrpcHealthChecksService();
         if (miner.Reflection)
         {
-            app.MapGrpcService(app.Services.GetRequiredService<ReflectionService>().Definition(), grpc);
+            app.MapGrpcReflectionService();
         }
 
         app.MapGet("/metrics", (MinerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));

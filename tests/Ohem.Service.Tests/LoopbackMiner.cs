@@ -3,7 +3,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Ohem.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Ohem.Service.Tests;
 

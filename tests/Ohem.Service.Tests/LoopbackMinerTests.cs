@@ -1,8 +1,7 @@
-using Ohem.Protocol.Methods;
 using Google.Protobuf;
 using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 using Ohem.Service.Api;
 using Ohem.Service.Mining;
@@ -16,15 +15,14 @@ public class LoopbackMinerTests
 
     private static async Task Register(CallInvoker invoker, string job, Metadata? headers = null)
     {
-        var response = await invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, new CallOptions(headers),
-            new RegisterModelRequest { JobId = job, OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        var response = await new HardExampleMiner.HardExampleMinerClient(invoker).RegisterModelAsync(new RegisterModelRequest { JobId = job, OnnxModel = ByteString.CopyFrom(TestJobs.Model()) }, new CallOptions(headers));
         Assert.Equal(3u, response.NumClasses);
         Assert.Equal("CPU", response.ExecutionProvider);
     }
 
     private static async Task<PublishWeightsResponse> Publish(CallInvoker invoker, string job, ulong version, Dictionary<string, float[]> weights, Metadata? headers = null)
     {
-        using var call = invoker.AsyncClientStreamingCall(MinerMethods.PublishWeights, null, new CallOptions(headers));
+        using var call = new HardExampleMiner.HardExampleMinerClient(invoker).PublishWeights(new CallOptions(headers));
         var shapes = Ohem.Onnx.Scoring.ScoringModel.Load(TestJobs.Model());
         foreach (var (name, values) in weights)
         {
@@ -74,7 +72,7 @@ public class LoopbackMinerTests
         requests[2].Features.Shape[1] = 7; // a bad batch in the middle of the stream
         var fourth = TestJobs.Request("det", 13, seed: 4); // newest
 
-        using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+        using var call = new HardExampleMiner.HardExampleMinerClient(miner.Invoker).Mine();
         foreach (var request in requests.Append(fourth))
         {
             await call.RequestStream.WriteAsync(request); // all four in flight before reading
@@ -97,7 +95,7 @@ public class LoopbackMinerTests
         Assert.Equal(2ul, responses[3].WeightsVersion);
         Assert.Null(responses[3].Error);
 
-        var status = await miner.Invoker.AsyncUnaryCall(MinerMethods.GetStatus, null, default, new GetStatusRequest());
+        var status = await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).GetStatusAsync(new GetStatusRequest());
         Assert.Equal(3ul, status.Jobs.Single().BatchesMined);
         Assert.Equal([1ul, 2ul], status.Jobs.Single().Versions.Select(v => v.Version));
         Assert.Equal("1.32.0", status.OnnxruntimeVersion);
@@ -108,6 +106,41 @@ public class LoopbackMinerTests
         // The miner's view of staleness: batch 10 was pinned to version 1 while 2 was held, the others scored with 2.
         Assert.Equal(1, metrics.ScoredVersionsBehind.Value("det"));
         Assert.Contains("ohem_scored_versions_behind_count{job=\"det\"} 3\n", metrics.Render());
+    }
+
+    /// <summary>
+    /// Hostile input (issue 14, item 7): streaming calls rejected before their request stream is
+    /// read (PublishWeights with a wrong token, or naming an unknown job), back to back on one
+    /// connection with GetStatus calls between them. Each gets its own status; Kestrel never
+    /// refuses a stream as one too many unfinished (RESOURCE_EXHAUSTED, ENHANCE_YOUR_CALM).
+    /// </summary>
+    [Fact]
+    public async Task Early_rejected_streams_back_to_back_each_get_their_own_status()
+    {
+        await using var miner = await LoopbackMiner.StartAsync(("Miner:WriteToken", "s3cret"));
+        var client = new HardExampleMiner.HardExampleMinerClient(miner.Channel);
+        var chunk = new TensorChunk { Name = "w", Shape = { 4 }, Dtype = DataType.Float32, Data = ByteString.CopyFrom(new byte[16]) };
+        var codes = new List<StatusCode>();
+        for (var i = 0; i < 300; i++)
+        {
+            var wrongToken = i % 2 == 0;
+            using var call = client.PublishWeights(new CallOptions(wrongToken ? [new Metadata.Entry("authorization", "Bearer nope")] : Token));
+            try
+            {
+                await call.RequestStream.WriteAsync(new PublishWeightsRequest { JobId = "ghost", Version = 1, Chunk = chunk });
+                await call.RequestStream.WriteAsync(new PublishWeightsRequest { Chunk = chunk });
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // The call is over already: its status is the response's.
+            }
+
+            codes.Add((await Assert.ThrowsAsync<RpcException>(async () => await call)).StatusCode);
+            Assert.Empty((await client.GetStatusAsync(new GetStatusRequest())).Jobs);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => i % 2 == 0 ? StatusCode.Unauthenticated : StatusCode.NotFound), codes);
     }
 
     [Fact]
@@ -126,17 +159,16 @@ public class LoopbackMinerTests
         Assert.Contains("not above the newest held, 5", stale.Status.Detail);
 
         var missing = await Assert.ThrowsAsync<RpcException>(async () =>
-            await miner.Invoker.AsyncUnaryCall(MinerMethods.GetStatus, null, default, new GetStatusRequest { JobId = "ghost" }));
+            await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).GetStatusAsync(new GetStatusRequest { JobId = "ghost" }));
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
         Assert.Contains("ghost", missing.Status.Detail);
 
-        var badModel = await Assert.ThrowsAsync<RpcException>(async () => await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null,
-            new CallOptions(Token), new RegisterModelRequest { JobId = "bad", OnnxModel = ByteString.CopyFrom(1, 2, 3) }));
+        var badModel = await Assert.ThrowsAsync<RpcException>(async () => await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).RegisterModelAsync(new RegisterModelRequest { JobId = "bad", OnnxModel = ByteString.CopyFrom(1, 2, 3) }, new CallOptions(Token)));
         Assert.Equal(StatusCode.InvalidArgument, badModel.StatusCode);
 
-        await miner.Invoker.AsyncUnaryCall(MinerMethods.DeleteJob, null, new CallOptions(Token), new DeleteJobRequest { JobId = "det" });
+        await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).DeleteJobAsync(new DeleteJobRequest { JobId = "det" }, new CallOptions(Token));
         var deleted = await Assert.ThrowsAsync<RpcException>(async () =>
-            await miner.Invoker.AsyncUnaryCall(MinerMethods.DeleteJob, null, new CallOptions(Token), new DeleteJobRequest { JobId = "det" }));
+            await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).DeleteJobAsync(new DeleteJobRequest { JobId = "det" }, new CallOptions(Token)));
         Assert.Equal(StatusCode.NotFound, deleted.StatusCode);
     }
 
@@ -146,12 +178,12 @@ public class LoopbackMinerTests
         await using var miner = await LoopbackMiner.StartAsync();
         foreach (var service in new[] { "", "ohem.v1.HardExampleMiner" })
         {
-            var health = await miner.Invoker.AsyncUnaryCall(MinerMethods.Check, null, default, new HealthCheckRequest { Service = service });
+            var health = await new Health.HealthClient(miner.Invoker).CheckAsync(new HealthCheckRequest { Service = service });
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
         }
 
         var unknown = await Assert.ThrowsAsync<RpcException>(async () =>
-            await miner.Invoker.AsyncUnaryCall(MinerMethods.Check, null, default, new HealthCheckRequest { Service = "nope" }));
+            await new Health.HealthClient(miner.Invoker).CheckAsync(new HealthCheckRequest { Service = "nope" }));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -166,37 +198,9 @@ public class LoopbackMinerTests
         })
         {
             using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            using var watch = miner.Invoker.AsyncServerStreamingCall(MinerMethods.Watch, null, new CallOptions(cancellationToken: cancel.Token), new HealthCheckRequest { Service = service });
+            using var watch = new Health.HealthClient(miner.Invoker).Watch(new HealthCheckRequest { Service = service }, new CallOptions(cancellationToken: cancel.Token));
             Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
             Assert.Equal(expected, watch.ResponseStream.Current.Status);
         }
-    }
-
-    [Fact]
-    public void Method_names_match_the_proto_descriptors()
-    {
-        var miner = MinerReflection.Descriptor.Services.Single();
-        Assert.Equal(MinerMethods.Miner, miner.FullName);
-        foreach (var (method, kind) in new (string Name, MethodType Kind)[]
-        {
-            (MinerMethods.Mine.Name, MinerMethods.Mine.Type), (MinerMethods.RegisterModel.Name, MinerMethods.RegisterModel.Type),
-            (MinerMethods.PublishWeights.Name, MinerMethods.PublishWeights.Type), (MinerMethods.GetStatus.Name, MinerMethods.GetStatus.Type),
-            (MinerMethods.DeleteJob.Name, MinerMethods.DeleteJob.Type),
-        })
-        {
-            var descriptor = miner.FindMethodByName(method);
-            Assert.NotNull(descriptor);
-            var expected = (descriptor.IsClientStreaming, descriptor.IsServerStreaming) switch
-            {
-                (true, true) => MethodType.DuplexStreaming,
-                (true, false) => MethodType.ClientStreaming,
-                (false, true) => MethodType.ServerStreaming,
-                _ => MethodType.Unary,
-            };
-            Assert.Equal(expected, kind);
-        }
-
-        Assert.Equal(MinerMethods.Health, HealthReflection.Descriptor.Services.Single().FullName);
-        Assert.Equal(5, miner.Methods.Count);
     }
 }

@@ -1,6 +1,5 @@
 using Google.Protobuf;
-using Ohem.Grpc;
-using Ohem.Protocol.Methods;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 
 namespace Ohem.Service.Tests;
@@ -25,9 +24,9 @@ public class MineStreamTests
     public async Task Mine_stream_answers_headers_as_soon_as_the_request_arrives()
     {
         await using var miner = await LoopbackMiner.StartAsync();
-        await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).RegisterModelAsync(new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
         Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(miner.App.Services).Get("det").Weights.Install(1, TestJobs.Weights(1));
-        using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+        using var call = new HardExampleMiner.HardExampleMinerClient(miner.Invoker).Mine();
         await call.RequestStream.WriteAsync(TestJobs.Request("det", 1, seed: 1));
         await call.ResponseHeadersAsync.WaitAsync(Eventually);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Eventually));
@@ -42,7 +41,7 @@ public class MineStreamTests
     {
         await using var miner = await LoopbackMiner.StartAsync();
         var services = miner.App.Services;
-        await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).RegisterModelAsync(new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
         Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Jobs.JobRegistry>(services).Get("det").Weights.Install(1, TestJobs.Weights(1));
         var pool = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Mining.FeatureBufferPool>(services);
 
@@ -50,7 +49,7 @@ public class MineStreamTests
         var requests = Enumerable.Range(0, 6).Select(i => TestJobs.Request("det", (ulong)i, seed: 20 + i, height: 96, width: 96,
             dtype: i % 3 == 2 ? DataType.Float16 : DataType.Float32)).ToArray();
         Assert.All(requests.Where(r => r.Features.Dtype == DataType.Float32), r => Assert.True(r.Features.Data.Length >= pool.MinimumBytes));
-        using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+        using var call = new HardExampleMiner.HardExampleMinerClient(miner.Invoker).Mine();
         var writing = Task.Run(async () =>
         {
             foreach (var request in requests)
@@ -90,13 +89,13 @@ public class MineStreamTests
         // The batches wait for the version the test installs: longer than the test could ever take.
         await using var miner = await LoopbackMiner.StartAsync(
             ("Miner:MaxBatchesInFlight", "2"), ("Miner:MaxBatchesPerStream", "1"), ("Miner:VersionWait", "00:05:00"));
-        await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+        await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).RegisterModelAsync(new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
         var limit = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Api.InFlightLimit>(miner.App.Services);
 
         // Two streams, six batches each, all waiting for weights version 1.
         var streams = Enumerable.Range(0, 2).Select(s => Task.Run(async () =>
         {
-            using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            using var call = new HardExampleMiner.HardExampleMinerClient(miner.Invoker).Mine();
             var writing = Task.Run(async () =>
             {
                 for (var i = 0; i < 6; i++)
@@ -144,10 +143,10 @@ public class MineStreamTests
         var miner = await LoopbackMiner.StartAsync(("Miner:MaxBatchesPerStream", "2"));
         try
         {
-            await miner.Invoker.AsyncUnaryCall(MinerMethods.RegisterModel, null, default, new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
+            await new HardExampleMiner.HardExampleMinerClient(miner.Invoker).RegisterModelAsync(new RegisterModelRequest { JobId = "det", OnnxModel = ByteString.CopyFrom(TestJobs.Model()) });
             var services = miner.App.Services;
             var limit = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Api.InFlightLimit>(services);
-            using var call = miner.Invoker.AsyncDuplexStreamingCall(MinerMethods.Mine, null, default);
+            using var call = new HardExampleMiner.HardExampleMinerClient(miner.Invoker).Mine();
             for (var i = 0; i < 3; i++)
             {
                 var request = TestJobs.Request("det", (ulong)i, seed: i);

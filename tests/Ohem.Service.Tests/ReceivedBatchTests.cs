@@ -67,6 +67,27 @@ public sealed class ReceivedBatchTests
     }
 
     /// <summary>
+    /// Hostile input (issue 14, item 1): ImageRois.boxes declares 0x7FFFFFF0 bytes of packed
+    /// floats in a 22-byte field. The parse fails at once, allocating nothing near the declared
+    /// length, with features small (the usual parse) and big (the pooled parse around them).
+    /// </summary>
+    [Fact]
+    public void A_packed_float_length_beyond_the_bytes_present_fails_without_allocating_it()
+    {
+        var hostile = Convert.FromHexString("0a0a70726f62652d6d61696e" + "3216" + "0af0ffffff07" + new string('0', 32));
+        var features = new Tensor { Shape = { 1, 1, 128, 128 }, Dtype = DataType.Float32, Data = ByteString.CopyFrom(new byte[4 * 128 * 128]) };
+        var bigFeatures = hostile.Concat(new MineRequest { Features = features }.ToByteArray()).ToArray();
+        var pool = new FeatureBufferPool(1 << 20, 2);
+        foreach (var bytes in new[] { hostile, bigFeatures })
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Assert.Throws<InvalidProtocolBufferException>(() => ReceivedBatch.Parse(new ReadOnlySequence<byte>(bytes), pool));
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the parse allocated for the declared length, not the bytes present");
+            Assert.Equal(0, pool.Outstanding);
+        }
+    }
+
+    /// <summary>
     /// Random requests written field by field in a random order (features split over two fields,
     /// or data given twice, now and then), the bytes cut into random segments: the parse equals
     /// MineRequest.Parser's on the same bytes; features are pooled exactly when the message has

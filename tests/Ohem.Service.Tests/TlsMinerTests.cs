@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Health.V1;
-using Ohem.Grpc;
-using Ohem.Protocol.Methods;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Ohem.Testing;
 
 namespace Ohem.Service.Tests;
@@ -25,21 +25,27 @@ public class TlsMinerTests
 
             GrpcChannel Channel(X509Certificate2? certificate) => GrpcChannel.ForAddress(miner.Address, new GrpcChannelOptions
             {
-                // Trust exactly the test's self-signed server certificate.
-                ServerCertificateValidation = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == server.GetCertHashString(),
-                ClientCertificates = certificate is null ? null : new X509CertificateCollection { certificate },
+                HttpHandler = new SocketsHttpHandler
+                {
+                    SslOptions =
+                    {
+                        // Trust exactly the test's self-signed server certificate.
+                        RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == server.GetCertHashString(),
+                        ClientCertificates = certificate is null ? null : new X509CertificateCollection { certificate },
+                    },
+                },
             });
 
             using (var channel = Channel(clientCertificate))
             {
-                var health = await channel.CreateCallInvoker().AsyncUnaryCall(MinerMethods.Check, null, default, new HealthCheckRequest());
+                var health = await new Health.HealthClient(channel.CreateCallInvoker()).CheckAsync(new HealthCheckRequest());
                 Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
             }
 
             using (var channel = Channel(null))
             {
                 var refused = await Assert.ThrowsAsync<RpcException>(async () =>
-                    await channel.CreateCallInvoker().AsyncUnaryCall(MinerMethods.Check, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)), new HealthCheckRequest()));
+                    await new Health.HealthClient(channel.CreateCallInvoker()).CheckAsync(new HealthCheckRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20))));
                 Assert.NotEqual(StatusCode.OK, refused.StatusCode);
             }
         }

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 using Ohem.Service.Metrics;
 using Ohem.Service.Mining;
@@ -22,7 +22,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
     public async Task Handle(IAsyncStreamReader<ReceivedBatch> requests, IServerStreamWriter<MineResponse> responses, ServerCallContext context)
     {
         // Headers at once: a client knows the stream reached a miner before it sends any batch.
-        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+        await context.WriteResponseHeadersAsync(new Metadata()).ConfigureAwait(false);
         metrics.OpenStreams.Add(1);
         var pending = Channel.CreateBounded<Task<ScoredBatch>>(new BoundedChannelOptions(options.Value.MaxBatchesPerStream) { SingleReader = true, SingleWriter = true });
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);

@@ -1,29 +1,28 @@
-using Ohem.Protocol.Methods;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Onnx;
 using Ohem.Protocol.V1;
 using Ohem.Service.Jobs;
 using Ohem.Service.Metrics;
-using Ohem.Service.Mining;
 using Ohem.Service.Publishing;
 
 namespace Ohem.Service.Api;
 
-/// <summary>The HardExampleMiner API: each method a thin handler over the jobs and the miner.</summary>
-public sealed class MinerService(
-    JobRegistry jobs, MineStreamHandler mine, FeatureBufferPool featureBuffers, WriteAuthorization authorization, InFlightLimit limit, MinerMetrics metrics)
+/// <summary>
+/// The HardExampleMiner API: the generated service base, each method a thin handler over the
+/// jobs and the miner. Authorization, the mapping of our exceptions to statuses and per-call
+/// metrics are interceptors (<see cref="WriteAuthorizationInterceptor"/>,
+/// <see cref="MinerErrorInterceptor"/>, <see cref="CallMetricsInterceptor"/>). Bound by
+/// <see cref="MinerServiceBinder"/>, which gives Mine the pooled request parser.
+/// </summary>
+[BindServiceMethod(typeof(MinerServiceBinder), nameof(MinerServiceBinder.BindService))]
+public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, InFlightLimit limit, MinerMetrics metrics) : HardExampleMiner.HardExampleMinerBase
 {
-    public ServerServiceDefinition Definition() => ServerServiceDefinition.CreateBuilder()
-        .AddMethod(ReceivedBatch.MineMethod(featureBuffers), mine.Handle)
-        .AddMethod(MinerMethods.RegisterModel, (request, context) => Call(() => RegisterModel(request, context)))
-        .AddMethod(MinerMethods.PublishWeights, (requests, context) => Call(() => PublishWeights(requests, context)))
-        .AddMethod(MinerMethods.GetStatus, (request, context) => Call(() => Task.FromResult(GetStatus(request))))
-        .AddMethod(MinerMethods.DeleteJob, (request, context) => Call(() => DeleteJob(request, context)))
-        .Build();
+    /// <summary>Mine, with requests parsed into pooled feature buffers (bound by <see cref="MineMethodProvider"/>).</summary>
+    public Task Mine(IAsyncStreamReader<ReceivedBatch> requestStream, IServerStreamWriter<MineResponse> responseStream, ServerCallContext context) =>
+        mine.Handle(requestStream, responseStream, context);
 
-    private async Task<RegisterModelResponse> RegisterModel(RegisterModelRequest request, ServerCallContext context)
+    public override async Task<RegisterModelResponse> RegisterModel(RegisterModelRequest request, ServerCallContext context)
     {
-        authorization.Check(context);
         var job = await Task.Run(() => jobs.Register(request.JobId, request.OnnxModel.ToByteArray(),
             request.NumClasses == 0 ? null : (int)request.NumClasses, request.Replace), context.CancellationToken).ConfigureAwait(false);
         var response = new RegisterModelResponse { JobId = job.Id, NumClasses = (uint)job.Model.NumClasses, ExecutionProvider = job.Model.ExecutionProvider };
@@ -32,15 +31,14 @@ public sealed class MinerService(
         return response;
     }
 
-    private async Task<PublishWeightsResponse> PublishWeights(IAsyncStreamReader<PublishWeightsRequest> requests, ServerCallContext context)
+    public override async Task<PublishWeightsResponse> PublishWeights(IAsyncStreamReader<PublishWeightsRequest> requestStream, ServerCallContext context)
     {
-        authorization.Check(context);
-        if (!await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
-            throw new ArgumentException("the stream is empty; the first message names job_id and version.", nameof(requests));
+            throw new ArgumentException("the stream is empty; the first message names job_id and version.", nameof(requestStream));
         }
 
-        var first = requests.Current;
+        var first = requestStream.Current;
         var job = jobs.Get(first.JobId);
         var assembler = new WeightsAssembler(job.Model);
         var message = first;
@@ -49,7 +47,7 @@ public sealed class MinerService(
         {
             if ((message.JobId.Length > 0 && message.JobId != first.JobId) || (message.Version != 0 && message.Version != first.Version))
             {
-                throw new ArgumentException($"message {index} names job \"{message.JobId}\" version {message.Version}; the stream began with job \"{first.JobId}\" version {first.Version}.", nameof(requests));
+                throw new ArgumentException($"message {index} names job \"{message.JobId}\" version {message.Version}; the stream began with job \"{first.JobId}\" version {first.Version}.", nameof(requestStream));
             }
 
             if (message.Chunk is { } chunk)
@@ -59,7 +57,7 @@ public sealed class MinerService(
 
             index++;
         }
-        while (await requests.MoveNext(context.CancellationToken).ConfigureAwait(false) && (message = requests.Current) is not null);
+        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false) && (message = requestStream.Current) is not null);
 
         var weights = assembler.Complete();
         await Task.Run(() => job.Weights.Install(first.Version, weights), context.CancellationToken).ConfigureAwait(false);
@@ -69,7 +67,7 @@ public sealed class MinerService(
         return response;
     }
 
-    private GetStatusResponse GetStatus(GetStatusRequest request)
+    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
         var response = new GetStatusResponse
         {
@@ -85,12 +83,11 @@ public sealed class MinerService(
             response.Jobs.Add(status);
         }
 
-        return response;
+        return Task.FromResult(response);
     }
 
-    private Task<DeleteJobResponse> DeleteJob(DeleteJobRequest request, ServerCallContext context)
+    public override Task<DeleteJobResponse> DeleteJob(DeleteJobRequest request, ServerCallContext context)
     {
-        authorization.Check(context);
         jobs.Delete(request.JobId);
         foreach (var family in new[] { metrics.WeightsVersion, metrics.WeightsVersionsHeld, metrics.WeightsBytes })
         {
@@ -105,18 +102,5 @@ public sealed class MinerService(
         metrics.WeightsVersion.Set(job.Weights.Newest ?? 0, job.Id);
         metrics.WeightsVersionsHeld.Set(job.Weights.Held.Count, job.Id);
         metrics.WeightsBytes.Set(job.Weights.BytesHeld, job.Id);
-    }
-
-    /// <summary>Known failures become their status (one table: <see cref="MinerErrors"/>), with the field named.</summary>
-    private static async Task<T> Call<T>(Func<Task<T>> handler)
-    {
-        try
-        {
-            return await handler().ConfigureAwait(false);
-        }
-        catch (Exception e) when (MinerErrors.CodeOf(e) is { } code)
-        {
-            throw new RpcException(new Status(code, MinerErrors.Message(e)));
-        }
     }
 }

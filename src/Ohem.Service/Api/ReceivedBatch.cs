@@ -1,7 +1,6 @@
 using System.Buffers;
 using Google.Protobuf;
-using Ohem.Grpc;
-using Ohem.Protocol.Methods;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 using Ohem.Service.Mining;
 
@@ -31,21 +30,25 @@ public sealed class ReceivedBatch : IDisposable
     public bool Pooled => Volatile.Read(ref _buffer) is not null;
 
     /// <summary>
-    /// ohem.v1.HardExampleMiner/Mine as the server reads it: the same wire format as
-    /// <c>MinerMethods.Mine</c>, requests parsed by <see cref="Parse"/>.
+    /// ohem.v1.HardExampleMiner/Mine as the server reads it: the generated method's name and wire
+    /// format, requests parsed by <see cref="Parse"/>.
     /// </summary>
     public static Method<ReceivedBatch, MineResponse> MineMethod(FeatureBufferPool pool)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        var wire = MinerMethods.Mine;
         return new Method<ReceivedBatch, MineResponse>(
-            wire.Type,
-            wire.ServiceName,
-            wire.Name,
-            new Marshaller<ReceivedBatch>(
-                (batch, context) => wire.RequestMarshaller.ContextualSerializer(batch.Request, context),
-                context => Parse(context.PayloadAsReadOnlySequence(), pool)),
-            wire.ResponseMarshaller);
+            MethodType.DuplexStreaming,
+            HardExampleMiner.Descriptor.FullName,
+            nameof(HardExampleMiner.HardExampleMinerBase.Mine),
+            Marshallers.Create<ReceivedBatch>((batch, context) => Write(batch.Request, context), context => Parse(context.PayloadAsReadOnlySequence(), pool)),
+            Marshallers.Create<MineResponse>(Write, context => MineResponse.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+    }
+
+    private static void Write(IMessage message, SerializationContext context)
+    {
+        context.SetPayloadLength(message.CalculateSize());
+        message.WriteTo(context.GetBufferWriter());
+        context.Complete();
     }
 
     /// <summary>

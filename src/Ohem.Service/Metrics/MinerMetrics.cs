@@ -41,7 +41,7 @@ public sealed class MinerMetrics
     {
         if (response.Error is { } error)
         {
-            Batches.Add(1, job, ((Grpc.StatusCode)error.Code).ToString());
+            Batches.Add(1, job, ((Grpc.Core.StatusCode)error.Code).ToString());
             return;
         }
 

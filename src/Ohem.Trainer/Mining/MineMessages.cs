@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 using Ohem.Trainer.Data;
 using Ohem.Trainer.Training;

@@ -1,4 +1,4 @@
-using Ohem.Grpc;
+using Grpc.Core;
 
 namespace Ohem.Trainer.Mining;
 

@@ -1,5 +1,5 @@
 using Ohem.Client;
-using Ohem.Grpc;
+using Grpc.Core;
 using Polly.CircuitBreaker;
 
 namespace Ohem.Trainer.Mining;

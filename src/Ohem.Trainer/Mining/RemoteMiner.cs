@@ -1,5 +1,5 @@
 using Ohem.Client;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Onnx.Export;
 using Ohem.Protocol.V1;
 using Ohem.Trainer.Data;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Service.Tests;
 using Ohem.Testing;
 using Ohem.Trainer.Data;

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using FsCheck;
 using FsCheck.Fluent;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Protocol.V1;
 using Ohem.Testing;
 using Ohem.Trainer.Data;

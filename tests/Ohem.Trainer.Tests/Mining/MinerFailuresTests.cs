@@ -1,5 +1,5 @@
 using Ohem.Client;
-using Ohem.Grpc;
+using Grpc.Core;
 using Ohem.Trainer.Mining;
 using Polly.CircuitBreaker;
 
