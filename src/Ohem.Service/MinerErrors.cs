@@ -18,6 +18,9 @@ internal static class MinerErrors
         WeightsCapacityException => StatusCode.ResourceExhausted,
         NonFiniteOutputException => StatusCode.FailedPrecondition, // the weights diverged, not the request
         InvalidModelException or ArgumentException => StatusCode.InvalidArgument,
+        // A streamed message that does not parse (grpc-dotnet answers the same for a unary one);
+        // thrown from the handler's read, it would otherwise end the call UNKNOWN and log an error.
+        Google.Protobuf.InvalidProtocolBufferException => StatusCode.Internal,
         _ => null,
     };
 

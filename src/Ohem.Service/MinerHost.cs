@@ -83,6 +83,7 @@ public static class MinerHost
             health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
             health.SetStatus(HardExampleMiner.Descriptor.FullName, HealthCheckResponse.Types.ServingStatus.NotServing);
         });
+        app.UseMiddleware<RequestDrainMiddleware>();
         app.MapGrpcService<MinerService>();
         app.MapGrpcHealthChecksService();
         if (miner.Reflection)
