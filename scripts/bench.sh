@@ -15,4 +15,7 @@ dotnet "$bench" transport --markdown artifacts/transport-benchmark.md
 dotnet "$bench" trainer --markdown artifacts/trainer-benchmark.md
 dotnet "$bench" staleness --markdown artifacts/staleness-benchmark.md
 dotnet "$bench" seeds --via-miner --markdown artifacts/seeds-benchmark.md --out artifacts/seeds
+# The long run of the fuzz suite (README, reliability): 100,000 hostile calls against the miner.
+OHEM_FUZZ_MESSAGES=100000 OHEM_FUZZ_SECONDS=1500 OHEM_FUZZ_SEED=7 dotnet test tests/Ohem.Service.Tests -c Release --no-build \
+  --filter FullyQualifiedName~FuzzTests --logger "console;verbosity=detailed" | tee artifacts/fuzz-long.txt
 echo "bench: tables written to artifacts/{selection,scoring,transport,trainer,staleness,seeds}-benchmark.md"
