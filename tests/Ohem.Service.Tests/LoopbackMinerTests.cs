@@ -101,10 +101,10 @@ public class LoopbackMinerTests
         Assert.Equal("1.30.0", status.OnnxruntimeVersion);
 
         var metrics = miner.App.Services.GetRequiredService<Metrics.MinerMetrics>();
-        Assert.Equal(3, metrics.Batches.Value("det", "ok"));
-        Assert.Equal(1, metrics.Batches.Value("det", "InvalidArgument"));
+        Assert.Equal(3, metrics.Batches.WithLabels("det", "ok").Value);
+        Assert.Equal(1, metrics.Batches.WithLabels("det", "InvalidArgument").Value);
         // The miner's view of staleness: batch 10 was pinned to version 1 while 2 was held, the others scored with 2.
-        Assert.Equal(1, metrics.ScoredVersionsBehind.Value("det"));
+        Assert.Equal(1, metrics.ScoredVersionsBehind.WithLabels("det").Sum);
         Assert.Contains("ohem_scored_versions_behind_count{job=\"det\"} 3\n", metrics.Render());
     }
 
