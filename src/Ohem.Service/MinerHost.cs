@@ -45,6 +45,9 @@ public static class MinerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // gRPC bounds each message (Miner:MaxMessageBytes, RESOURCE_EXHAUSTED); Kestrel's 30 MB
+            // per request body would otherwise fail a unary call with a bigger model as UNKNOWN.
+            kestrel.Limits.MaxRequestBodySize = null;
             Listen(kestrel, miner.Listen, miner, metrics: false);
             if (miner.MetricsListen is { Length: > 0 } metricsAddress)
             {

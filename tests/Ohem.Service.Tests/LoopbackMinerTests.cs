@@ -109,6 +109,20 @@ public class LoopbackMinerTests
     }
 
     /// <summary>
+    /// A unary request above Kestrel's default 30 MB body limit and below Miner:MaxMessageBytes
+    /// (a big RoI head's ONNX model) reaches the handler: here 40 MB that are no model get
+    /// INVALID_ARGUMENT, not UNKNOWN.
+    /// </summary>
+    [Fact]
+    public async Task A_unary_request_above_kestrels_body_limit_and_below_ours_reaches_the_handler()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await new HardExampleMiner.HardExampleMinerClient(miner.Channel)
+            .RegisterModelAsync(new RegisterModelRequest { JobId = "big", OnnxModel = ByteString.CopyFrom(new byte[40 << 20]) }));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    /// <summary>
     /// Hostile input (issue 14, item 7): streaming calls rejected before their request stream is
     /// read (PublishWeights with a wrong token, or naming an unknown job), back to back on one
     /// connection with GetStatus calls between them. Each gets its own status; Kestrel never
