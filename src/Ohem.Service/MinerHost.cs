@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
+using Prometheus;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -40,6 +41,9 @@ public static class MinerHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // gRPC bounds each message (Miner:MaxMessageBytes, RESOURCE_EXHAUSTED); Kestrel's 30 MB
+            // per request body would otherwise fail a unary call with a bigger model as UNKNOWN.
+            kestrel.Limits.MaxRequestBodySize = null;
             Listen(kestrel, miner.Listen, miner, metrics: false);
             if (miner.MetricsListen is { Length: > 0 } metricsAddress)
             {
@@ -91,7 +95,10 @@ public static class MinerHost
             app.MapGrpcReflectionService();
         }
 
-        app.MapGet("/metrics", (MinerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        var metrics = app.Services.GetRequiredService<MinerMetrics>();
+        var platformMetrics = metrics.ExportPlatformMetrics();
+        lifetime.ApplicationStopped.Register(platformMetrics.Dispose);
+        app.MapMetrics("/metrics", metrics.Registry);
         app.MapGet("/healthz", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStopping.IsCancellationRequested ? Results.StatusCode(503) : Results.Text("ok"));
         return app;

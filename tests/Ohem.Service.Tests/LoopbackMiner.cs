@@ -27,7 +27,10 @@ internal sealed class LoopbackMiner : IAsyncDisposable
 
     public CallInvoker Invoker { get; }
 
-    public static async Task<LoopbackMiner> StartAsync(params (string Key, string? Value)[] settings)
+    public static Task<LoopbackMiner> StartAsync(params (string Key, string? Value)[] settings) => StartAsync(_ => { }, settings);
+
+    /// <param name="configure">Runs after the test's settings (logging, say).</param>
+    public static async Task<LoopbackMiner> StartAsync(Action<WebApplicationBuilder> configure, params (string Key, string? Value)[] settings)
     {
         var app = MinerHost.Build([], builder =>
         {
@@ -39,6 +42,7 @@ internal sealed class LoopbackMiner : IAsyncDisposable
             });
             // Later sources win: the test's settings override the defaults above.
             builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
+            configure(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

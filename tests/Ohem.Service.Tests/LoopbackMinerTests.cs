@@ -101,11 +101,25 @@ public class LoopbackMinerTests
         Assert.Equal("1.32.0", status.OnnxruntimeVersion);
 
         var metrics = miner.App.Services.GetRequiredService<Metrics.MinerMetrics>();
-        Assert.Equal(3, metrics.Batches.Value("det", "ok"));
-        Assert.Equal(1, metrics.Batches.Value("det", "InvalidArgument"));
+        Assert.Equal(3, metrics.Batches.WithLabels("det", "ok").Value);
+        Assert.Equal(1, metrics.Batches.WithLabels("det", "InvalidArgument").Value);
         // The miner's view of staleness: batch 10 was pinned to version 1 while 2 was held, the others scored with 2.
-        Assert.Equal(1, metrics.ScoredVersionsBehind.Value("det"));
+        Assert.Equal(1, metrics.ScoredVersionsBehind.WithLabels("det").Sum);
         Assert.Contains("ohem_scored_versions_behind_count{job=\"det\"} 3\n", metrics.Render());
+    }
+
+    /// <summary>
+    /// A unary request above Kestrel's default 30 MB body limit and below Miner:MaxMessageBytes
+    /// (a big RoI head's ONNX model) reaches the handler: here 40 MB that are no model get
+    /// INVALID_ARGUMENT, not UNKNOWN.
+    /// </summary>
+    [Fact]
+    public async Task A_unary_request_above_kestrels_body_limit_and_below_ours_reaches_the_handler()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await new HardExampleMiner.HardExampleMinerClient(miner.Channel)
+            .RegisterModelAsync(new RegisterModelRequest { JobId = "big", OnnxModel = ByteString.CopyFrom(new byte[40 << 20]) }));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
 
     /// <summary>

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Ohem.Protocol.V1;
 using Ohem.Service.Metrics;
 
@@ -19,8 +22,8 @@ public class MetricsTests
         ok.Images.Add(new ImageSelection { Counts = new Protocol.V1.SelectionCounts { Candidates = 50, Foreground = 1, Background = 7 } });
         metrics.Record("job \"a\"", ok, newestHeld: 5);
         metrics.Record("job \"a\"", new MineResponse { Error = new BatchError { Code = 9, Message = "m" } });
-        metrics.WeightsVersion.Set(2, "job \"a\"");
-        metrics.Calls.Add(1, "/ohem.v1.HardExampleMiner/Mine", "OK");
+        metrics.WeightsVersion.WithLabels("job \"a\"").Set(2);
+        metrics.Calls.WithLabels("/ohem.v1.HardExampleMiner/Mine", "OK").Inc();
         return metrics;
     }
 
@@ -28,11 +31,11 @@ public class MetricsTests
     public void Counts_roi_and_batch_outcomes_per_job()
     {
         var m = Sample();
-        Assert.Equal(1, m.Batches.Value("job \"a\"", "ok"));
-        Assert.Equal(1, m.Batches.Value("job \"a\"", "FailedPrecondition"));
-        Assert.Equal(150, m.RoisScored.Value("job \"a\""));
-        Assert.Equal(4, m.RoisSelected.Value("job \"a\"", "foreground"));
-        Assert.Equal(12, m.RoisSelected.Value("job \"a\"", "background"));
+        Assert.Equal(1, m.Batches.WithLabels("job \"a\"", "ok").Value);
+        Assert.Equal(1, m.Batches.WithLabels("job \"a\"", "FailedPrecondition").Value);
+        Assert.Equal(150, m.RoisScored.WithLabels("job \"a\"").Value);
+        Assert.Equal(4, m.RoisSelected.WithLabels("job \"a\"", "foreground").Value);
+        Assert.Equal(12, m.RoisSelected.WithLabels("job \"a\"", "background").Value);
     }
 
     [Fact]
@@ -52,8 +55,30 @@ public class MetricsTests
         Assert.Contains("ohem_scored_versions_behind_sum{job=\"job \\\"a\\\"\"} 3\n", text);
     }
 
+    /// <summary>
+    /// The running miner's /metrics (prometheus-net on its HTTP/1.1 port): our families with the
+    /// calls counted by the interceptor, the platform's meters connected, and promtool accepts it all.
+    /// </summary>
     [Fact]
-    public void Prometheus_promtool_accepts_the_exposition()
+    public async Task The_served_metrics_hold_ours_and_kestrels_and_promtool_accepts_them()
+    {
+        await using var miner = await LoopbackMiner.StartAsync(("Miner:MetricsListen", "http://127.0.0.1:0"));
+        await new HardExampleMiner.HardExampleMinerClient(miner.Channel).GetStatusAsync(new GetStatusRequest());
+        var addresses = miner.App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri(new Uri(addresses.Single(a => new Uri(a) != miner.Address)), "/metrics"));
+        Assert.Contains("ohem_calls_total{method=\"/ohem.v1.HardExampleMiner/GetStatus\",code=\"OK\"} 1\n", text);
+        Assert.Contains("# TYPE ohem_batches_total counter", text);
+        // Kestrel's and ASP.NET Core's meters are connected to the same registry (their series appear as they are measured).
+        var connected = text.Split('\n').Single(l => l.StartsWith("prometheus_net_meteradapter_instruments_connected ", StringComparison.Ordinal));
+        Assert.True(double.Parse(connected.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) > 0, connected);
+        CheckWithPromtool(text);
+    }
+
+    [Fact]
+    public void Prometheus_promtool_accepts_the_exposition() => CheckWithPromtool(Sample().Render());
+
+    private static void CheckWithPromtool(string exposition)
     {
         var ci = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
         const string promtool = "/usr/bin/promtool";
@@ -65,7 +90,7 @@ public class MetricsTests
 
         var psi = new ProcessStartInfo(promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(psi)!;
-        process.StandardInput.Write(Sample().Render());
+        process.StandardInput.Write(exposition);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
         Assert.True(process.WaitForExit(30_000), "promtool did not finish");

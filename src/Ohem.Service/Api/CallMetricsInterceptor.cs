@@ -51,7 +51,7 @@ public sealed class CallMetricsInterceptor(MinerMetrics metrics) : Interceptor
         }
         finally
         {
-            metrics.Calls.Add(1, context.Method, code.ToString());
+            metrics.Calls.WithLabels(context.Method, code.ToString()).Inc();
         }
     }
 }

@@ -23,7 +23,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
     {
         // Headers at once: a client knows the stream reached a miner before it sends any batch.
         await context.WriteResponseHeadersAsync(new Metadata()).ConfigureAwait(false);
-        metrics.OpenStreams.Add(1);
+        metrics.OpenStreams.Inc();
         var pending = Channel.CreateBounded<Task<ScoredBatch>>(new BoundedChannelOptions(options.Value.MaxBatchesPerStream) { SingleReader = true, SingleWriter = true });
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var reading = ReadAsync(requests, pending.Writer, stopReading.Token, context.CancellationToken);
@@ -43,7 +43,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
         finally
         {
             stopReading.Cancel();
-            metrics.OpenStreams.Add(-1);
+            metrics.OpenStreams.Dec();
         }
 
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -69,7 +69,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
                     throw;
                 }
 
-                metrics.BatchesInFlight.Add(1);
+                metrics.BatchesInFlight.Inc();
                 await pending.WriteAsync(ScoreAsync(batch, call), call).ConfigureAwait(false);
             }
         }
@@ -92,7 +92,7 @@ public sealed class MineStreamHandler(BatchMiner miner, InFlightLimit limit, Min
         finally
         {
             batch.Dispose(); // scoring is over (Task.Run never leaves it running): the features are no longer read
-            metrics.BatchesInFlight.Add(-1);
+            metrics.BatchesInFlight.Dec();
             limit.Release();
         }
     }

@@ -73,7 +73,7 @@ public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, InFli
         {
             ServerVersion = typeof(MinerService).Assembly.GetName().Version?.ToString() ?? "",
             OnnxruntimeVersion = Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString(),
-            Load = new ServerLoad { BatchesInFlight = (uint)limit.InUse, MaxBatchesInFlight = (uint)limit.Max, OpenStreams = (uint)metrics.OpenStreams.Value() },
+            Load = new ServerLoad { BatchesInFlight = (uint)limit.InUse, MaxBatchesInFlight = (uint)limit.Max, OpenStreams = (uint)metrics.OpenStreams.Value },
         };
         var selected = request.JobId.Length > 0 ? [jobs.Get(request.JobId)] : jobs.Jobs;
         foreach (var job in selected)
@@ -91,7 +91,7 @@ public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, InFli
         jobs.Delete(request.JobId);
         foreach (var family in new[] { metrics.WeightsVersion, metrics.WeightsVersionsHeld, metrics.WeightsBytes })
         {
-            family.Remove(request.JobId);
+            family.RemoveLabelled(request.JobId);
         }
 
         return Task.FromResult(new DeleteJobResponse { JobId = request.JobId });
@@ -99,8 +99,8 @@ public sealed class MinerService(JobRegistry jobs, MineStreamHandler mine, InFli
 
     private void UpdateGauges(Job job)
     {
-        metrics.WeightsVersion.Set(job.Weights.Newest ?? 0, job.Id);
-        metrics.WeightsVersionsHeld.Set(job.Weights.Held.Count, job.Id);
-        metrics.WeightsBytes.Set(job.Weights.BytesHeld, job.Id);
+        metrics.WeightsVersion.WithLabels(job.Id).Set(job.Weights.Newest ?? 0);
+        metrics.WeightsVersionsHeld.WithLabels(job.Id).Set(job.Weights.Held.Count);
+        metrics.WeightsBytes.WithLabels(job.Id).Set(job.Weights.BytesHeld);
     }
 }

@@ -23,7 +23,7 @@ public sealed class MinerViewTests
         metrics.Record("train-ohem", Answer(1, 8), newestHeld: 5);
         metrics.Record("train-ohem", new MineResponse { Error = new BatchError { Code = 9, Message = "m" } });
         metrics.Record("other", Answer(1, 100), newestHeld: 90);
-        metrics.WeightsVersion.Set(5, "train-ohem");
+        metrics.WeightsVersion.WithLabels("train-ohem").Set(5);
 
         var view = MinerView.Of(PrometheusSample.Parse(metrics.Render()), "train-ohem")!;
 
@@ -54,9 +54,9 @@ public sealed class MinerViewTests
         var text = Gen.Elements('a', 'b', '"', '\\', '\n', ',', '=', '{', '}', ' ').ArrayOf().Select(c => new string(c));
         Properties.Check(Prop.ForAll(text.ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), (label, value) =>
         {
-            var family = MetricFamily.Gauge("g", "help", "job", "kind");
-            family.Set(value, label, "x");
-            var sample = PrometheusSample.Parse(Render(family)).Single();
+            var registry = Prometheus.Metrics.NewCustomRegistry();
+            Prometheus.Metrics.WithCustomRegistry(registry).CreateGauge("g", "help", "job", "kind").WithLabels(label, "x").Set(value);
+            var sample = PrometheusSample.Parse(Render(registry)).Single();
             return sample.Labels["job"] == label && sample.Labels["kind"] == "x" && sample.Value == value;
         }));
     }
@@ -68,10 +68,10 @@ public sealed class MinerViewTests
         Assert.Contains("line 3", e.Message);
     }
 
-    private static string Render(MetricFamily family)
+    private static string Render(Prometheus.CollectorRegistry registry)
     {
-        var text = new System.Text.StringBuilder();
-        family.Render(text);
-        return text.ToString();
+        using var text = new MemoryStream();
+        registry.CollectAndExportAsTextAsync(text).GetAwaiter().GetResult();
+        return System.Text.Encoding.UTF8.GetString(text.ToArray());
     }
 }

@@ -261,7 +261,7 @@ public sealed class RunReportTests(TinyRunsReport runs) : IClassFixture<TinyRuns
             minerMetrics.Record("train-remote", new Protocol.V1.MineResponse { WeightsVersion = scored, Timings = new() }, newest);
         }
 
-        minerMetrics.WeightsVersion.Set(5, "train-remote");
+        minerMetrics.WeightsVersion.WithLabels("train-remote").Set(5);
         File.WriteAllText(Path.Combine(remote, MinerView.FileName), minerMetrics.Render());
 
         var report = RunReport.Write(Path.Combine(runs.Root, "remote-report"), [remote, runs.FgBg.Output], new ReportExtras { GalleryCanvases = 0 });
