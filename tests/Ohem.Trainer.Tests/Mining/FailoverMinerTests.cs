@@ -76,7 +76,10 @@ public sealed class FailoverMinerTests
         Assert.Single(log);
 
         // The probe finds a new miner process that knows no job: the job is registered again and the
-        // version published meanwhile installed before the batch is scored.
+        // version published meanwhile installed before the batch is scored. The client's channel
+        // reconnects on its own back-off (at most RetryMaxDelay, 50 ms here, plus gRPC's 20% jitter):
+        // a probe inside that window fails fast as the miner still being down, so wait it out.
+        await Task.Delay(5 * MiningFixture.Client(server.Address).RetryMaxDelay);
         clock.Advance(TimeSpan.FromSeconds(11));
         var back = await Mine(miner, f, batch, 5, 2);
         Assert.True(back.Remote);
