@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -121,8 +122,24 @@ internal sealed class RoiPooling : autograd.SingleTensorFunction<RoiPooling>
     {
         var bins = g.PooledH * g.PooledW;
         var channels = g.C;
-        var max = new float[bins * channels];
-        var at = new int[bins * channels];
+        // Rented, not allocated: a step pools hundreds of RoIs and evaluation thousands.
+        var max = ArrayPool<float>.Shared.Rent(bins * channels);
+        var at = ArrayPool<int>.Shared.Rent(bins * channels);
+        try
+        {
+            PoolRoi(input, g, r, output, argmax, max, at);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(max);
+            ArrayPool<int>.Shared.Return(at);
+        }
+    }
+
+    private static void PoolRoi(float[] input, Geometry g, int r, float[] output, int[]? argmax, float[] max, int[] at)
+    {
+        var bins = g.PooledH * g.PooledW;
+        var channels = g.C;
         var (rowFirst, rowLast) = Edges(g.Rois[(5 * r) + 2], g.Rois[(5 * r) + 4], g.Scale, g.PooledH, g.H);
         var (colFirst, colLast) = Edges(g.Rois[(5 * r) + 1], g.Rois[(5 * r) + 3], g.Scale, g.PooledW, g.W);
         var image = (long)g.Batch[r] * g.H * g.W * channels;
