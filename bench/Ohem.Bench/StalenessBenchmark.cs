@@ -149,8 +149,8 @@ internal static class StalenessBenchmark
                 if (step > WarmupSteps && step % SampleEvery == 0)
                 {
                     var live = miner.Score(features, batch);
-                    mined = miner.Select(batch, live, live); // what miner.Mine returns: the run trains on it
-                    var (sample, backboneChanged) = Probe(detector, miner, batch, features, live, mined.Indices, ring, step);
+                    mined = miner.Select(batch, live, live.Total); // what miner.Mine returns: the run trains on it
+                    var (sample, backboneChanged) = Probe(detector, miner, batch, features, live.Total, mined.Indices, ring, step);
                     samples.Add(sample);
                     if (backboneChanged)
                     {
@@ -200,7 +200,7 @@ internal static class StalenessBenchmark
         {
             var variant = Variants[k];
             Restore(detector, ring[variant.Steps], variant.Backbone);
-            float[] losses;
+            BatchLosses losses;
             if (variant.Backbone)
             {
                 backboneChanged = true;

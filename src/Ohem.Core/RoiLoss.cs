@@ -31,6 +31,26 @@ public static class RoiLoss
         ReadOnlySpan<float> boxTargets,
         int numClasses,
         Span<float> loss,
+        float boxLossWeight = 1f) =>
+        ComputeTerms(classLogits, boxDeltas, labels, boxTargets, numClasses, loss, default, default, boxLossWeight);
+
+    /// <summary>
+    /// Computes the loss of every RoI and, where the spans are not empty, its two terms: the
+    /// cross-entropy and lambda * smooth-L1 (0 for background and ignored RoIs). The loss is their
+    /// float sum, bit for bit what <see cref="Compute"/> writes. Ranking policies read the terms
+    /// for <see cref="Selection.HardnessLoss"/> other than the whole loss.
+    /// </summary>
+    /// <param name="classLoss">[R] output, or empty when not wanted.</param>
+    /// <param name="boxLoss">[R] output, or empty when not wanted.</param>
+    public static void ComputeTerms(
+        ReadOnlySpan<float> classLogits,
+        ReadOnlySpan<float> boxDeltas,
+        ReadOnlySpan<int> labels,
+        ReadOnlySpan<float> boxTargets,
+        int numClasses,
+        Span<float> loss,
+        Span<float> classLoss,
+        Span<float> boxLoss,
         float boxLossWeight = 1f)
     {
         Guard.Positive(numClasses, nameof(numClasses));
@@ -45,6 +65,16 @@ public static class RoiLoss
         Guard.Length(boxDeltas.Length, r * 4 * width, nameof(boxDeltas), $"[R={r}, 4(K+1)={4 * width}]");
         Guard.Length(boxTargets.Length, r * 4, nameof(boxTargets), $"[R={r}, 4]");
         Guard.Length(loss.Length, r, nameof(loss), "one loss per RoI");
+        if (!classLoss.IsEmpty)
+        {
+            Guard.Length(classLoss.Length, r, nameof(classLoss), "one class term per RoI, or empty");
+        }
+
+        if (!boxLoss.IsEmpty)
+        {
+            Guard.Length(boxLoss.Length, r, nameof(boxLoss), "one box term per RoI, or empty");
+        }
+
         Guard.Labels(labels, numClasses, nameof(labels));
         Guard.Finite(classLogits, nameof(classLogits));
         Guard.Finite(boxDeltas, nameof(boxDeltas));
@@ -60,7 +90,7 @@ public static class RoiLoss
                 var label = labels[i];
                 if (label < 0)
                 {
-                    loss[i] = 0f;
+                    Write(i, 0f, 0f, 0f, loss, classLoss, boxLoss);
                     continue;
                 }
 
@@ -69,17 +99,17 @@ public static class RoiLoss
                 TensorPrimitives.Subtract(row, max, scratch);
                 TensorPrimitives.Exp(scratch, scratch);
                 // -log softmax[label] = log(sum exp(x - max)) - (x[label] - max): stable for any logits.
-                var value = MathF.Log(TensorPrimitives.Sum(scratch)) - (row[label] - max);
-
+                var crossEntropy = MathF.Log(TensorPrimitives.Sum(scratch)) - (row[label] - max);
+                var box = 0f;
                 if (label >= 1)
                 {
                     var pred = boxDeltas.Slice(i * 4 * width + 4 * label, 4);
                     var target = boxTargets.Slice(i * 4, 4);
-                    value += boxLossWeight * (SmoothL1(pred[0] - target[0]) + SmoothL1(pred[1] - target[1])
-                                            + SmoothL1(pred[2] - target[2]) + SmoothL1(pred[3] - target[3]));
+                    box = boxLossWeight * (SmoothL1(pred[0] - target[0]) + SmoothL1(pred[1] - target[1])
+                                         + SmoothL1(pred[2] - target[2]) + SmoothL1(pred[3] - target[3]));
                 }
 
-                loss[i] = value;
+                Write(i, crossEntropy + box, crossEntropy, box, loss, classLoss, boxLoss);
             }
         }
         finally
@@ -88,6 +118,20 @@ public static class RoiLoss
             {
                 ArrayPool<float>.Shared.Return(rented);
             }
+        }
+    }
+
+    private static void Write(int i, float total, float crossEntropy, float box, Span<float> loss, Span<float> classLoss, Span<float> boxLoss)
+    {
+        loss[i] = total;
+        if (!classLoss.IsEmpty)
+        {
+            classLoss[i] = crossEntropy;
+        }
+
+        if (!boxLoss.IsEmpty)
+        {
+            boxLoss[i] = box;
         }
     }
 

@@ -91,6 +91,48 @@ public class RoiLossTests
         }), 300);
     }
 
+    [Fact]
+    public void Terms_sum_to_the_loss_bit_for_bit_and_match_the_reference_terms()
+    {
+        var cases =
+            from k in Gen.Choose(1, 12)
+            from r in Gen.Choose(0, 20)
+            from seed in Gen.Choose(0, int.MaxValue)
+            from lambda in Gen.Elements(0f, 0.5f, 1f, 3f)
+            select (k, r, seed, lambda);
+        Properties.Check(Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var (logits, deltas, labels, targets) = Random(c.r, c.k, c.seed, scale: 30);
+            var whole = Loss(logits, deltas, labels, targets, c.k, c.lambda);
+            var (loss, cls, box) = (new float[c.r], new float[c.r], new float[c.r]);
+            RoiLoss.ComputeTerms(logits, deltas, labels, targets, c.k, loss, cls, box, c.lambda);
+            for (var i = 0; i < c.r; i++)
+            {
+                // The loss is unchanged by asking for the terms, and is their float sum.
+                Assert.Equal(BitConverter.SingleToInt32Bits(whole[i]), BitConverter.SingleToInt32Bits(loss[i]));
+                Assert.Equal(loss[i], cls[i] + box[i]);
+                var withoutBox = ReferenceLoss(logits, deltas, labels, targets, c.k, i, 0f);
+                Assert.True(Math.Abs(cls[i] - withoutBox) <= 1e-5 * Math.Max(1, Math.Abs(withoutBox)), $"RoI {i}: cls {cls[i]} vs {withoutBox}");
+                if (labels[i] < 1)
+                {
+                    Assert.Equal(0f, box[i]); // background and ignored RoIs have no box term
+                }
+            }
+
+            return true;
+        }), 200);
+    }
+
+    [Fact]
+    public void Term_spans_of_the_wrong_length_are_named()
+    {
+        var loss = new float[1];
+        Assert.Equal("classLoss", Assert.Throws<ArgumentException>(
+            () => RoiLoss.ComputeTerms([0, 0, 0], new float[12], [0], new float[4], 2, loss, new float[2], default)).ParamName);
+        Assert.Equal("boxLoss", Assert.Throws<ArgumentException>(
+            () => RoiLoss.ComputeTerms([0, 0, 0], new float[12], [0], new float[4], 2, loss, default, new float[3])).ParamName);
+    }
+
     [TorchFact]
     public void Matches_torch_cross_entropy_plus_smooth_l1()
     {
@@ -134,7 +176,7 @@ public class RoiLossTests
     }
 
     /// <summary>The contract's formula in double precision, written out term by term.</summary>
-    private static double ReferenceLoss(float[] logits, float[] deltas, int[] labels, float[] targets, int k, int i)
+    private static double ReferenceLoss(float[] logits, float[] deltas, int[] labels, float[] targets, int k, int i, float lambda = 1f)
     {
         var label = labels[i];
         if (label < 0)
@@ -157,6 +199,6 @@ public class RoiLossTests
             box += d < 1 ? 0.5 * d * d : d - 0.5;
         }
 
-        return ce + box;
+        return ce + (lambda * box);
     }
 }

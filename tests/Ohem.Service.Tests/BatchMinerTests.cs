@@ -49,6 +49,33 @@ public class BatchMinerTests
         Assert.Equal(1, job.BatchesMined);
     }
 
+    [Theory]
+    [InlineData("cls")]
+    [InlineData("box")]
+    public async Task A_requests_hardness_option_ranks_by_that_loss_term(string hardness)
+    {
+        var (registry, miner) = Setup();
+        using var _ = registry;
+        var request = TestJobs.Request("job", 3, seed: 5);
+        request.Policy.Options["hardness"] = hardness;
+        var response = await miner.MineAsync(request, new PolicyCache(), CancellationToken.None);
+        Assert.Null(response.Error);
+
+        var batch = new ScoringBatch(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(request.Features.Data.ToByteArray()).ToArray(), (2, 2, 9, 11),
+            [.. request.Images.Select(i => new ImageRoiSet([.. i.Boxes], [.. i.Labels], [.. i.BoxTargets]))]);
+        var scored = registry.Get("job").Scorer.Score(batch, 1);
+        var terms = hardness == "cls" ? scored.ClassLosses : scored.BoxLosses;
+        for (var i = 0; i < 2; i++)
+        {
+            // The term as the loss, ranked by the default policy: the same RoIs in the same order,
+            // and the response still reports each RoI's whole loss.
+            var expected = new OhemSelector(new OhemOptions { Budget = 8 }).Select(new Core.Selection.ImageRois(
+                batch.Images[i].Boxes, terms[i], batch.Images[i].Labels));
+            Assert.Equal(expected.Indices, response.Images[i].Indices);
+            Assert.Equal(expected.Indices.Select(k => scored.Losses[i][k]), response.Images[i].Losses);
+        }
+    }
+
     [Fact]
     public async Task Float16_features_mine_like_their_float32_values()
     {

@@ -18,6 +18,9 @@ public sealed record OhemOptions
     /// </summary>
     public bool PerClass { get; init; }
 
+    /// <summary>The part of the loss RoIs are ranked by (option "hardness": cls+box, cls or box).</summary>
+    public HardnessLoss Hardness { get; init; }
+
     internal void Validate()
     {
         Guard.Positive(Budget, "budget");

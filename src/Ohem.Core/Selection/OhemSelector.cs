@@ -35,7 +35,7 @@ public sealed class OhemSelector : IHardExampleSelector
         int[] survivors;
         if (ignored == 0)
         {
-            survivors = RunNms(rois.Boxes, rois.Losses, labels);
+            survivors = RunNms(rois.Boxes, rois.Hardness(_options.Hardness), labels);
         }
         else
         {
@@ -61,6 +61,7 @@ public sealed class OhemSelector : IHardExampleSelector
         try
         {
             var labels = rois.Labels;
+            var hardness = rois.Hardness(_options.Hardness);
             var c = 0;
             for (var i = 0; i < labels.Length; i++)
             {
@@ -70,7 +71,7 @@ public sealed class OhemSelector : IHardExampleSelector
                 }
 
                 rois.Boxes.Slice(4 * i, 4).CopyTo(boxes.AsSpan(4 * c, 4));
-                losses[c] = rois.Losses[i];
+                losses[c] = hardness[i];
                 classes[c] = labels[i];
                 map[c] = i;
                 c++;

@@ -47,6 +47,9 @@ internal sealed class PolicyOptionReader
     public bool Bool(string key, bool fallback) =>
         Read(key, fallback, "true or false", raw => (bool.TryParse(raw, out var v), v));
 
+    public HardnessLoss Hardness(string key, HardnessLoss fallback) =>
+        Read(key, fallback, $"one of {string.Join(", ", HardnessLossNames.Names)}", raw => (HardnessLossNames.TryParse(raw, out var v), v));
+
     /// <summary>Throws for the first given key no binder asked for.</summary>
     public void RejectUnknown()
     {

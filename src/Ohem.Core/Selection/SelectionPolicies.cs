@@ -47,6 +47,7 @@ public static class SelectionPolicies
                     Budget = o.Int("budget", d.Budget),
                     IouThreshold = o.Float("iouThreshold", d.IouThreshold),
                     PerClass = o.Bool("perClass", d.PerClass),
+                    Hardness = o.Hardness("hardness", d.Hardness),
                 };
                 o.RejectUnknown();
                 return new OhemSelector(parsed);
@@ -59,6 +60,7 @@ public static class SelectionPolicies
                 {
                     Budget = o.Int("budget", d.Budget),
                     PositiveFraction = o.OptionalDouble("positiveFraction", d.PositiveFraction),
+                    Hardness = o.Hardness("hardness", d.Hardness),
                 };
                 o.RejectUnknown();
                 return new TopKSelector(parsed);

@@ -13,6 +13,9 @@ public sealed record TopKOptions
     /// </summary>
     public double? PositiveFraction { get; init; }
 
+    /// <summary>The part of the loss RoIs are ranked by (option "hardness": cls+box, cls or box).</summary>
+    public HardnessLoss Hardness { get; init; }
+
     internal void Validate()
     {
         Guard.Positive(Budget, "budget");

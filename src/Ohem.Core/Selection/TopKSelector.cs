@@ -30,7 +30,7 @@ public sealed class TopKSelector : IHardExampleSelector
         }
 
         var labels = rois.Labels;
-        var losses = rois.Losses;
+        var losses = rois.Hardness(_options.Hardness);
 
         var rented = ArrayPool<ulong>.Shared.Rent(candidates);
         try

@@ -53,7 +53,8 @@ public sealed class RoiScorer(WeightsVersionStore store)
             using var lease = store.Acquire(version);
             if (total == 0)
             {
-                return new ScoringResult(lease.Version, [.. batch.Images.Select(_ => Array.Empty<float>())], default);
+                float[][] empty = [.. batch.Images.Select(_ => Array.Empty<float>())];
+                return new ScoringResult(lease.Version, empty, empty, empty, default);
             }
 
             // Every tensor is an OrtValue over our own memory (pinned, not copied), bound with the
@@ -99,6 +100,8 @@ public sealed class RoiScorer(WeightsVersionStore store)
             var ran = Stopwatch.GetTimestamp();
 
             var losses = new float[batch.Images.Count][];
+            var classLosses = new float[batch.Images.Count][];
+            var boxLosses = new float[batch.Images.Count][];
             for (var i = 0; i < batch.Images.Count; i++)
             {
                 var image = batch.Images[i];
@@ -111,12 +114,12 @@ public sealed class RoiScorer(WeightsVersionStore store)
                     throw new NonFiniteOutputException($"weights version {lease.Version} produced a non-finite output for image {i}; the weights have likely diverged.");
                 }
 
-                losses[i] = new float[r];
-                RoiLoss.Compute(logits, deltas, image.Labels, image.BoxTargets, k, losses[i]);
+                (losses[i], classLosses[i], boxLosses[i]) = (new float[r], new float[r], new float[r]);
+                RoiLoss.ComputeTerms(logits, deltas, image.Labels, image.BoxTargets, k, losses[i], classLosses[i], boxLosses[i]);
             }
 
             var end = Stopwatch.GetTimestamp();
-            return new ScoringResult(lease.Version, losses, new ScoringTimings(
+            return new ScoringResult(lease.Version, losses, classLosses, boxLosses, new ScoringTimings(
                 Stopwatch.GetElapsedTime(start, prepared), Stopwatch.GetElapsedTime(prepared, pooledAt),
                 Stopwatch.GetElapsedTime(pooledAt, ran), Stopwatch.GetElapsedTime(ran, end)));
         }

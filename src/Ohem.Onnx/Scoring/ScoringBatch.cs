@@ -18,8 +18,11 @@ public sealed record ImageRoiSet(float[] Boxes, int[] Labels, float[] BoxTargets
     public int Count => Labels.Length;
 }
 
-/// <summary>The loss of every RoI, per image, and the weights version that scored them.</summary>
-public sealed record ScoringResult(ulong Version, float[][] Losses, ScoringTimings Timings);
+/// <summary>The loss of every RoI, per image, its two terms, and the weights version that scored them.</summary>
+/// <param name="Losses">Per image, [R] multi-task loss (the contract's hardness).</param>
+/// <param name="ClassLosses">Per image, [R] its cross-entropy term.</param>
+/// <param name="BoxLosses">Per image, [R] its box term (0 for background).</param>
+public sealed record ScoringResult(ulong Version, float[][] Losses, float[][] ClassLosses, float[][] BoxLosses, ScoringTimings Timings);
 
 /// <summary>Where a scoring's time went.</summary>
 /// <param name="Prepare">Checking the input, building the RoI tensor, binding.</param>

@@ -83,7 +83,7 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
             var response = new MineResponse { BatchId = request.BatchId, WeightsVersion = batch.Scores!.Version, Timings = batch.Timings ?? new MineTimings() };
             for (var i = 0; i < batch.Images.Length; i++)
             {
-                response.Images.Add(Select(selector, request.Images[i], batch.Images[i], batch.Scores.Losses[i], request.ReturnLosses));
+                response.Images.Add(Select(selector, request.Images[i], batch.Images[i], batch.Scores, i, request.ReturnLosses));
             }
 
             batch.Job.CountBatch();
@@ -114,10 +114,12 @@ public sealed class BatchMiner(JobRegistry jobs, IOptions<MinerOptions> options)
         return images;
     }
 
-    private static ImageSelection Select(IHardExampleSelector selector, WireRois wire, ImageRoiSet image, float[] losses, bool returnLosses)
+    private static ImageSelection Select(IHardExampleSelector selector, WireRois wire, ImageRoiSet image, ScoringResult scores, int index, bool returnLosses)
     {
         var overlaps = wire.MaxOverlaps.Count > 0 ? [.. wire.MaxOverlaps] : Array.Empty<float>();
-        var selection = selector.Select(new Core.Selection.ImageRois(image.Boxes, losses, image.Labels, overlaps));
+        var losses = scores.Losses[index];
+        var selection = selector.Select(new Core.Selection.ImageRois(
+            image.Boxes, losses, image.Labels, overlaps, scores.ClassLosses[index], scores.BoxLosses[index]));
         var result = new ImageSelection
         {
             Counts = new Protocol.V1.SelectionCounts

@@ -65,11 +65,11 @@ public sealed class InProcessMiner : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         var r = batch.Labels.Length;
         var losses = ScoresEveryBatch || scoreAnyway ? Score(features, batch) : null;
-        return Select(batch, losses ?? new float[r], losses);
+        return Select(batch, losses ?? BatchLosses.Zero(r), losses?.Total);
     }
 
     /// <summary>Per-RoI losses of the whole batch under the head's current weights, scored as the miner scores.</summary>
-    public float[] Score(FeatureMaps features, TrainingBatch batch)
+    public BatchLosses Score(FeatureMaps features, TrainingBatch batch)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(batch);
@@ -93,10 +93,12 @@ public sealed class InProcessMiner : IDisposable
 
             var result = _scorer.Score(
                 new ScoringBatch(_features, (features.Count, features.Channels, features.Height, features.Width), images), _version);
-            var losses = new float[batch.RoiCount];
+            var losses = BatchLosses.Zero(batch.RoiCount);
             for (var image = 0; image < batch.Count; image++)
             {
-                result.Losses[image].CopyTo(losses, batch.ImageOffsets[image]);
+                result.Losses[image].CopyTo(losses.Total, batch.ImageOffsets[image]);
+                result.ClassLosses[image].CopyTo(losses.Class, batch.ImageOffsets[image]);
+                result.BoxLosses[image].CopyTo(losses.Box, batch.ImageOffsets[image]);
             }
 
             return losses;
@@ -126,8 +128,9 @@ public sealed class InProcessMiner : IDisposable
 
     public void Dispose() => _store.Dispose();
 
-    /// <summary>Runs the policy image by image over given losses.</summary>
-    public MinedBatch Select(TrainingBatch batch, float[] losses, float[]? reportedLosses)
+    /// <summary>Runs the policy image by image over given losses (<paramref name="reportedLosses"/>:
+    /// the whole-loss values the log and the response report, null when nothing was scored).</summary>
+    public MinedBatch Select(TrainingBatch batch, BatchLosses losses, float[]? reportedLosses)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(losses);
@@ -140,9 +143,11 @@ public sealed class InProcessMiner : IDisposable
             var boxes = Xyxy(batch.Rois.AsSpan(5 * start, 5 * (end - start)));
             var selection = _selector.Select(new ImageRois(
                 boxes,
-                losses.AsSpan(start, end - start),
+                losses.Total.AsSpan(start, end - start),
                 batch.Labels.AsSpan(start, end - start),
-                batch.MaxOverlaps.AsSpan(start, end - start)));
+                batch.MaxOverlaps.AsSpan(start, end - start),
+                losses.Class.AsSpan(start, end - start),
+                losses.Box.AsSpan(start, end - start)));
             if (selection.Weights is not null && weights is null)
             {
                 weights = [.. Enumerable.Repeat(1f, indices.Count)];

@@ -20,7 +20,7 @@ internal sealed class LocalBatchSource(Detector detector, InProcessMiner miner, 
         if (!miner.ScoresEveryBatch && (step % probeEvery == 0 || step == 1))
         {
             var losses = timer.Time(Stage.Probe, () => miner.Score(features, batch));
-            mined = mined with { LossAll = MinedBatch.MeanOverLabelled(losses, batch.Labels) };
+            mined = mined with { LossAll = MinedBatch.MeanOverLabelled(losses.Total, batch.Labels) };
         }
 
         return new PreparedBatch(batch, features, mined);

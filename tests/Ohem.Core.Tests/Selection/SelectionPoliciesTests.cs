@@ -71,6 +71,7 @@ public class SelectionPoliciesTests
                 : valueType == typeof(float) ? ("0.25", 0.25f)
                 : valueType == typeof(double) ? ("0.25", 0.25)
                 : valueType == typeof(bool) ? ("true", (object)true)
+                : valueType == typeof(HardnessLoss) ? ("box", (object)HardnessLoss.Box)
                 : throw new InvalidOperationException($"no sample value for {valueType}");
 
             var policy = SelectionPolicies.Create(name, new Dictionary<string, string> { [key] = raw });
@@ -107,6 +108,7 @@ public class SelectionPoliciesTests
     [InlineData("ohem", "iouThreshold", "0,5", "number")]
     [InlineData("ohem", "perClass", "yes", "true or false")]
     [InlineData("topk", "positiveFraction", "quarter", "number")]
+    [InlineData("ohem", "hardness", "loc", "cls+box, cls, box")]
     [InlineData("importance", "seed", "1.5", "integer")]
     public void Unparsable_value_names_the_key_and_the_expected_type(string policy, string key, string value, string expectedType)
     {

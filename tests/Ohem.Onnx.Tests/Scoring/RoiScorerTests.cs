@@ -53,6 +53,11 @@ public class RoiScorerTests
         Assert.Equal(Ce(1, 0), result.Losses[0][1], tolerance);
         Assert.Equal(0f, result.Losses[0][2]);
         Assert.Equal(Ce(5, 0), result.Losses[1][0], tolerance);
+        // The terms policies may rank by: the box term only for the labelled foreground RoI.
+        Assert.Equal(Ce(3, 1), result.ClassLosses[0][0], tolerance);
+        Assert.Equal(box, result.BoxLosses[0][0], tolerance);
+        Assert.Equal([0f, 0f], result.BoxLosses[0][1..]);
+        Assert.Equal(result.Losses[1], result.ClassLosses[1]);
         Assert.True(result.Timings.Run > TimeSpan.Zero);
     }
 

@@ -74,7 +74,7 @@ internal sealed class MiningFixture : IDisposable
     {
         Assert.Equal(version, remote.WeightsVersion);
         var losses = InProcess.Score(features, batch);
-        var local = InProcess.Select(batch, losses, losses);
+        var local = InProcess.Select(batch, losses, losses.Total);
         for (var n = 0; n < batch.Count; n++)
         {
             int start = batch.ImageOffsets[n], end = batch.ImageOffsets[n + 1];
@@ -87,7 +87,7 @@ internal sealed class MiningFixture : IDisposable
         Assert.Null(remote.Weights);
         for (var i = 0; i < remote.Indices.Length; i++)
         {
-            Assert.Equal(losses[remote.Indices[i]], remote.SelectedLosses![i]);
+            Assert.Equal(losses.Total[remote.Indices[i]], remote.SelectedLosses![i]);
         }
 
         Assert.Equal(local.LossAll!.Value, remote.LossAll!.Value);
