@@ -281,6 +281,44 @@ public sealed class Detector : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the backbone from <paramref name="weights"/> (e.g. a classification pretraining,
+    /// <see cref="BackboneClassifier"/>): every <c>backbone.*</c> parameter must be there with this
+    /// detector's shape, and nothing else; checked before anything changes. The head keeps its
+    /// initialisation.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter is missing, extra, of another shape or not finite.</exception>
+    public void LoadBackbone(IReadOnlyList<(TorchParameter Info, float[] Values)> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var backbone = Parameters.Where(p => p.Name.StartsWith(BackbonePrefix, StringComparison.Ordinal)).ToList();
+        var given = weights.ToDictionary(w => w.Info.Name, StringComparer.Ordinal);
+        foreach (var extra in given.Keys.Where(name => !backbone.Any(p => p.Name == name)))
+        {
+            throw new ArgumentException($"The backbone weights have '{extra}', which this detector's backbone does not have.", nameof(weights));
+        }
+
+        foreach (var info in backbone)
+        {
+            if (!given.TryGetValue(info.Name, out var entry))
+            {
+                throw new ArgumentException($"The backbone weights have no '{info}'.", nameof(weights));
+            }
+
+            if (!entry.Info.Equals(info))
+            {
+                throw new ArgumentException($"The backbone weights have {entry.Info}; this detector's is {info.ShapeText}.", nameof(weights));
+            }
+
+            HeadInputChecks.Finite(entry.Values, nameof(weights));
+        }
+
+        foreach (var info in backbone)
+        {
+            SetParameter(info.Name, given[info.Name].Values);
+        }
+    }
+
     /// <summary>A copy of parameter <paramref name="name"/>.</summary>
     public float[] Parameter(string name)
     {
@@ -442,10 +480,7 @@ public sealed class Detector : IDisposable
             }
 
             // torch's default for Conv2d and Linear: uniform in ±1/sqrt(fan_in) for weight and bias.
-            var weightShape = _parameters[_byName[layer + ".weight"]].Info.Shape;
-            var fanIn = weightShape.Skip(1).Aggregate(1L, (a, b) => a * b);
-            var bound = 1.0 / Math.Sqrt(fanIn);
-            value.uniform_(-bound, bound, generator);
+            SeededInit.FanInUniform(value, _parameters[_byName[layer + ".weight"]].Info.Shape, generator);
         }
     }
 

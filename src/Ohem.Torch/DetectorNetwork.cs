@@ -27,6 +27,9 @@ internal sealed class BackboneNetwork : nn.Module<Tensor, Tensor>
         _pools = options.PoolCount;
     }
 
+    /// <summary>The convs, in order.</summary>
+    public IReadOnlyList<Conv2d> Layers => _convs;
+
     public override Tensor forward(Tensor images)
     {
         var x = images;

@@ -42,10 +42,11 @@ internal static class TrainCommand
         var token = new Option<string?>("--miner-token") { Description = "With --miner: bearer token for registering and publishing (or OHEM_MINER_TOKEN)." };
         var probe = new Option<double>("--miner-probe-seconds") { Description = "With --miner: while the miner is down, try it again this often (seconds).", DefaultValueFactory = _ => d.MinerProbeSeconds };
         var output = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => d.Output };
+        var backboneWeights = new Option<string?>("--backbone-weights") { Description = "Start the backbone from these weights (pretrain's backbone.weights); omitted: from scratch." };
 
         var command = new Command("train", "Train the detector on the bundled data with a selection policy.")
         {
-            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, miners, staleness, publishEvery, job, rank, token, probe, output,
+            sampler, samplerOptions, steps, images, rois, lr, warmup, decayAt, seed, threads, trainImages, valImages, evalEvery, probeEvery, backbone, stride, pooled, hidden, objectFraction, miners, staleness, publishEvery, job, rank, token, probe, output, backboneWeights,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -66,6 +67,7 @@ internal static class TrainCommand
                 EvalEvery = r.GetValue(evalEvery),
                 ProbeEvery = r.GetValue(probeEvery),
                 Output = r.GetValue(output)!,
+                BackboneWeights = r.GetValue(backboneWeights),
                 Miners = (r.GetValue(miners) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 MaxStaleness = r.GetValue(staleness),
                 PublishEvery = r.GetValue(publishEvery),

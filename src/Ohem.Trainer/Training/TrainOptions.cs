@@ -41,6 +41,9 @@ public sealed record TrainOptions
     /// <summary>libtorch's intra-op threads.</summary>
     public int Threads { get; init; } = 2;
 
+    /// <summary>Start the backbone from these weights (written by <c>pretrain</c>); null: from scratch.</summary>
+    public string? BackboneWeights { get; init; }
+
     /// <summary>Training canvases (built from Fashion-MNIST's train split).</summary>
     public int TrainImages { get; init; } = 2000;
 

@@ -43,6 +43,12 @@ public static class TrainingRun
         var validation = DetectionDataset.Create(DetectionSplit.Validation, options.ValidationImages, options.Seed, proposals: options.Proposals);
         var detectorOptions = options.Detector with { Seed = options.Seed };
         using var detector = Detector.Create(detectorOptions);
+        if (options.BackboneWeights is { } pretrained)
+        {
+            onPhase?.Invoke($"loading the backbone from {pretrained}");
+            detector.LoadBackbone(Torch.BackboneWeights.Load(pretrained));
+        }
+
         WriteRunFile(options with { Detector = detectorOptions });
 
         using var miner = new InProcessMiner(
@@ -135,7 +141,6 @@ public static class TrainingRun
             detector, local, miner, train, order, options.MaxStaleness, options.PublishEvery, options.Steps, publisher: options.Rank == 0);
     }
 
-    /// <summary>The head's forward, loss and backward on the mined RoIs.</summary>
     /// <summary>
     /// With synchronous remote mining (staleness 0) the miner scored exactly the weights and feature
     /// maps the trainer trains on: the largest relative difference between its loss and the
@@ -157,6 +162,7 @@ public static class TrainingRun
         return gap;
     }
 
+    /// <summary>The head's forward, loss and backward on the mined RoIs.</summary>
     private static (float Loss, int Foreground, float[] PerRoi) TrainSelected(Detector detector, FeatureMaps features, TrainingBatch batch, MinedBatch mined)
     {
         var n = mined.Indices.Length;
@@ -192,10 +198,11 @@ public static class TrainingRun
         File.WriteAllText(Path.Combine(options.Output, RunFile), JsonSerializer.Serialize(options, RunJson));
     }
 
-    /// <summary>The options a run was made with, read back from its run.json.</summary>
     /// <summary>The job the run mines under: --job, or one named after the run folder.</summary>
     public static string JobIdOf(TrainOptions options) =>
         options.JobId ?? $"train-{Path.GetFileName(Path.GetFullPath(options.Output).TrimEnd(Path.DirectorySeparatorChar))}";
+
+    /// <summary>The options a run was made with, read back from its run.json.</summary>
 
     public static TrainOptions ReadRunFile(string runFolder)
     {

@@ -64,6 +64,33 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(summary.Validation.MeanAp, Validation.Evaluate(detector, validation).MeanAp);
     }
 
+    [NeedsFact(Needs.FashionMnist)]
+    public void Pretrain_writes_backbone_weights_that_a_run_starts_from()
+    {
+        var (code, stderr) = RunCli(
+            "pretrain", "--steps", "3", "--batch-size", "8", "--val-images", "16", "--seed", "2", "--threads", "1", "--backbone-channels", "8", "16", "--out", Path.Combine(_root, "pretrain"));
+        Assert.True(code == 0, stderr);
+        var weights = Path.Combine(_root, "pretrain", BackbonePretraining.WeightsFile);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "pretrain", BackbonePretraining.SummaryFile)));
+        Assert.InRange(summary.RootElement.GetProperty("Accuracy").GetDouble(), 0, 1);
+
+        // A zero learning rate leaves the parameters where the run started: the pretrained backbone.
+        var options = TinyRun.Options(_root, "ohem") with { BackboneWeights = weights, LearningRate = 1e-30f, Steps = 1 };
+        TrainingRun.Run(options);
+        using var detector = Detector.Create(TrainingRun.ReadRunFile(options.Output).Detector);
+        detector.Load(Path.Combine(options.Output, TrainingRun.CheckpointFile));
+        foreach (var (info, values) in BackboneWeights.Load(weights))
+        {
+            Assert.Equal(values, detector.Parameter(info.Name), (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1f, Math.Abs(a)));
+        }
+
+        // A backbone of another shape is a usage error naming the parameter.
+        (code, stderr) = RunCli("train", "--backbone-weights", weights, "--backbone-channels", "8", "8", "8", "--steps", "1", "--out", Path.Combine(_root, "wrong"));
+        Assert.Equal(2, code);
+        Assert.Contains("backbone.conv2.weight [16, 8, 3, 3]", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
     [Fact]
     public void Cli_rejects_bad_input_with_one_line_and_exit_code_2()
     {
