@@ -10,6 +10,7 @@ root.Subcommands.Add(TransportBenchmark.Command());
 root.Subcommands.Add(TrainerBenchmark.Command());
 root.Subcommands.Add(StalenessBenchmark.Command());
 root.Subcommands.Add(SeedsBenchmark.Command());
+root.Subcommands.Add(HardnessBenchmark.Command());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -58,6 +58,25 @@ internal static class ReportMarkdown
         }
 
         Line(md, $"- Validation mAP: {string.Join(", ", report.Runs.Select(o => $"{Code(o.Run.Label)} {F3(o.Validation.MeanAp)}"))}");
+        if (report.Baseline is { } fgbg)
+        {
+            foreach (var o in report.Runs.Where(o => o != fgbg))
+            {
+                var overtakes = RunCurves.OvertakeStep(o.Run.Lines, fgbg.Run.Lines);
+                var curve = RunCurves.Map(o.Run.Lines).Count > 1
+                    ? overtakes is { } step ? $"; ahead of fgbg at every evaluation from step {I(step)} on" : "; not ahead of fgbg at the last evaluation"
+                    : "";
+                Line(md, $"- {Code(o.Run.Label)} - {Code(fgbg.Run.Label)}: **{Signed(o.Validation.MeanAp - fgbg.Validation.MeanAp)}** mAP{curve}");
+            }
+        }
+
+        var losses = report.Runs.Select(o => (o, Loss: RunCurves.FinalLossAll(o.Run.Lines))).Where(x => x.Loss is not null).ToList();
+        if (losses.Count > 0)
+        {
+            Line(md, Invariant($"- Training loss over all RoIs, mean over the last {100 * RunCurves.FinalShare:G2}% of the steps: ")
+                + string.Join(", ", losses.Select(x => $"{Code(x.o.Run.Label)} {F3(x.Loss!.Value)}")));
+        }
+
         Line(md);
     }
 
@@ -86,6 +105,7 @@ internal static class ReportMarkdown
             var p = o.Run.Options.Proposals;
             return Invariant($"{p.Count} per canvas, {100 * p.ObjectFraction:G3}% around objects, {100 * p.DistractorFraction:G3}% around hard negatives, fg IoU >= {p.FgThreshold:G3}");
         });
+        Row(md, "backbone start", outcomes, o => o.Run.Options.BackboneWeights is { } w ? $"pretrained ({Code(w)})" : "from scratch");
         Row(md, "train / validation canvases", outcomes, o => $"{I(o.Run.Options.TrainImages)} / {I(o.Run.Options.ValidationImages)}");
         Row(md, "seed", outcomes, o => I(o.Run.Options.Seed));
         Row(md, "threads", outcomes, o => I(o.Run.Options.Threads));
@@ -305,6 +325,8 @@ internal static class ReportMarkdown
     private static string F3(double v) => double.IsNaN(v) ? "–" : v.ToString("F3", CultureInfo.InvariantCulture);
 
     private static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Signed(double v) => v.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

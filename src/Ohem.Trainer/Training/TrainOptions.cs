@@ -6,7 +6,8 @@ namespace Ohem.Trainer.Training;
 
 /// <summary>
 /// One training run's settings. Defaults are the paper's batch (N = 2 images, B = 128 RoIs) and a
-/// schedule that learns the bundled data in a few minutes on 2 cores.
+/// schedule at which both OHEM and the fgbg baseline have converged on the bundled data (3,000
+/// steps: measured curves in the README).
 /// </summary>
 public sealed record TrainOptions
 {
@@ -18,7 +19,7 @@ public sealed record TrainOptions
     public IReadOnlyDictionary<string, string> SamplerOptions { get; init; } = new Dictionary<string, string>();
 
     /// <summary>SGD iterations.</summary>
-    public int Steps { get; init; } = 800;
+    public int Steps { get; init; } = 3000;
 
     /// <summary>N: images per batch.</summary>
     public int ImagesPerBatch { get; init; } = 2;
