@@ -16,7 +16,7 @@ namespace Ohem.Bench;
 /// mAPs, the paired differences, the training loss over all RoIs at the end and the mean iteration
 /// times; then the mean and the sample standard deviation of each column, and the mAP curves
 /// averaged over the seeds. With <c>--via-miner</c> each seed also trains OHEM through the miner
-/// service on loopback at <c>--max-staleness 1</c> (the main job's setting). With
+/// service on loopback at <c>--miner-staleness</c> (default 1, the main job's setting). With
 /// <c>--backbone-weights</c> every run starts from a pretrained backbone. Runs are kept in
 /// <c>--runs</c> and reused when already there (<see cref="RunFolders"/>).
 /// </summary>
@@ -35,10 +35,11 @@ internal static class SeedsBenchmark
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table and the note as Markdown here." };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Also write charts here: mAP per seed (seeds-map.svg) and the mean mAP curves (seeds-map-curves.svg)." };
         var runs = new Option<DirectoryInfo?>("--runs") { Description = "Keep the run folders here (<variant>-seed<N>) and reuse finished ones; default: a temporary folder." };
-        var viaMiner = new Option<bool>("--via-miner") { Description = "Also train OHEM through the miner service on loopback at --max-staleness 1." };
+        var viaMiner = new Option<bool>("--via-miner") { Description = "Also train OHEM through the miner service on loopback (at --miner-staleness)." };
+        var minerStaleness = new Option<int>("--miner-staleness") { Description = "With --via-miner: the trainer's --max-staleness s (1: the main job's; 0: synchronous, the paper's).", DefaultValueFactory = _ => 1 };
         var command = new Command("seeds", "Learning effect: validation mAP of OHEM vs fgbg after equal steps, per seed, with mean and standard deviation.")
         {
-            seeds, steps, evalEvery, trainImages, valImages, threads, backboneWeights, markdown, output, runs, viaMiner,
+            seeds, steps, evalEvery, trainImages, valImages, threads, backboneWeights, markdown, output, runs, viaMiner, minerStaleness,
         };
         command.SetAction(r =>
         {
@@ -51,7 +52,16 @@ internal static class SeedsBenchmark
                 Threads = r.GetValue(threads),
                 BackboneWeights = r.GetValue(backboneWeights),
             };
-            return Run(options, r.GetValue(seeds) ?? [], r.GetValue(viaMiner), r.GetValue(markdown), r.GetValue(output), r.GetValue(runs)).GetAwaiter().GetResult();
+            var staleness = r.GetValue(minerStaleness);
+            if (staleness < 0)
+            {
+                throw new ArgumentException($"--miner-staleness is {staleness}; expected at least 0.", nameof(minerStaleness));
+            }
+
+            Variant[] variants = r.GetValue(viaMiner)
+                ? [.. InProcess, new($"OHEM via miner (s = {staleness})", $"ohem-miner-s{staleness}", SelectionPolicies.Ohem, "#ff7f0e", staleness)]
+                : InProcess;
+            return Run(options, r.GetValue(seeds) ?? [], variants, r.GetValue(markdown), r.GetValue(output), r.GetValue(runs)).GetAwaiter().GetResult();
         });
         return command;
     }
@@ -61,7 +71,6 @@ internal static class SeedsBenchmark
 
     private static readonly Variant[] InProcess =
         [new("OHEM", "ohem", SelectionPolicies.Ohem, "#d62728"), new("fgbg", "fgbg", SelectionPolicies.FgBg, "#1f77b4")]; // the report's colours
-    private static readonly Variant ViaMiner = new("OHEM via miner (s = 1)", "ohem-miner-s1", SelectionPolicies.Ohem, "#ff7f0e", 1);
 
     private const string Std = "sample std";
 
@@ -71,7 +80,7 @@ internal static class SeedsBenchmark
         public double Map(int variant) => Runs[variant].MeanAp;
     }
 
-    private static async Task<int> Run(TrainOptions options, int[] seeds, bool viaMiner, FileInfo? markdown, DirectoryInfo? output, DirectoryInfo? runs)
+    private static async Task<int> Run(TrainOptions options, int[] seeds, Variant[] variants, FileInfo? markdown, DirectoryInfo? output, DirectoryInfo? runs)
     {
         options.Validate();
         if (seeds.Length == 0 || seeds.Distinct().Count() != seeds.Length)
@@ -79,11 +88,10 @@ internal static class SeedsBenchmark
             throw new ArgumentException($"--seeds is '{string.Join(" ", seeds)}'; expected at least one seed, none repeated.", nameof(seeds));
         }
 
-        Variant[] variants = viaMiner ? [.. InProcess, ViaMiner] : InProcess;
         var scratch = runs is null ? Directory.CreateTempSubdirectory("ohem-seeds-") : null;
         var folder = runs?.FullName ?? scratch!.FullName;
         var rows = new List<SeedRow>();
-        var miner = viaMiner ? await BenchMiner.StartAsync(options.Threads) : null;
+        var miner = variants.Length > 2 ? await BenchMiner.StartAsync(options.Threads) : null;
         try
         {
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).Start(ctx =>
@@ -218,8 +226,9 @@ internal static class SeedsBenchmark
             + "The paper reports OHEM +2.4 to +4.8 mAP over Fast R-CNN's heuristic sampling on VOC07 (VGG_CNN_M_1024, ImageNet "
             + "initialisation); this is a small detector on Fashion-MNIST canvases, and we report whatever we measure."
             + (variants.Length > 2
-                ? " OHEM via miner (s = 1) is the main job's path: the same seed's OHEM trained through the miner service on loopback "
-                    + "(in this process, ONNX Runtime scoring, a version published per step, batch t + 1 scored while batch t trains)."
+                ? $" {variants[2].Name} is the main job's path at s = {variants[2].MinerStaleness}: the same seed's OHEM trained through the miner "
+                    + "service on loopback (in this process, ONNX Runtime scoring, a version published per step; at s = 1 batch t + 1 is "
+                    + "scored while batch t trains, at s = 0 every batch waits for the newest weights)."
                 : "");
         md.AppendLine().AppendLine(note);
         Console.WriteLine(note);
