@@ -128,6 +128,19 @@ public class ReplicaTests
     }
 
     [Fact]
+    public async Task A_real_dns_name_reaches_the_replica_behind_it()
+    {
+        // grpc-dotnet's own DNS resolver, not the tests' stand-in: localhost is 127.0.0.1 here.
+        await using var miner = await LoopbackMiner.StartAsync();
+        using var client = new MinerClient(Options([$"dns:///localhost:{miner.Address.Port}"]));
+        await Prepare(client);
+        var request = TestJobs.Request("det", 7, seed: 7);
+        await using var session = client.OpenMiningSession();
+        await AssertMined(session, request, await Expected([request]));
+        Assert.Equal(miner.Address.ToString(), session.Endpoint);
+    }
+
+    [Fact]
     public async Task A_name_that_resolves_to_no_replica_fails_writes_as_unavailable_and_batches_as_miner_unavailable()
     {
         var options = Named(new NamedReplicas());
