@@ -200,7 +200,8 @@ public sealed class MinerClient : IDisposable
     /// <summary>
     /// One write to every replica, under the write lock. A replica that has not joined is first sent
     /// what was written before (<see cref="WrittenJobs"/>), then this, and has joined once this
-    /// succeeded; then the write is remembered for replicas that join later.
+    /// succeeded. The write is remembered for replicas that join later, whether or not any took it
+    /// now (a name with no replica yet, all of them restarting).
     /// </summary>
     private async Task<List<(MinerReplica Replica, T? Value, Exception? Error)>> WriteAsync<T>(
         Func<MinerReplica, CancellationToken, Task<T>> write, Action remember, CancellationToken cancellationToken)
@@ -228,11 +229,11 @@ public sealed class MinerClient : IDisposable
                     return (replica, default(T), e);
                 }
             })).ConfigureAwait(false);
-            remember();
             return [.. results];
         }
         finally
         {
+            remember();
             _writes.Release();
         }
     }
