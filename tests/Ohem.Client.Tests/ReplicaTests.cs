@@ -141,16 +141,24 @@ public class ReplicaTests
     }
 
     [Fact]
-    public async Task A_name_that_resolves_to_no_replica_fails_writes_as_unavailable_and_batches_as_miner_unavailable()
+    public async Task A_name_that_resolves_to_no_replica_fails_writes_as_unavailable_and_the_first_replica_to_appear_gets_them()
     {
-        var options = Named(new NamedReplicas());
+        var name = new NamedReplicas();
+        var options = Named(name);
         options.MaxRetries = 2;
         using var client = new MinerClient(options);
 
         var e = await Assert.ThrowsAsync<RpcException>(() => client.RegisterModelAsync("det", TestJobs.Model()));
         Assert.Equal(StatusCode.Unavailable, e.StatusCode);
         Assert.Contains(NamedReplicas.Endpoint, e.Status.Detail, StringComparison.Ordinal);
-        await using var session = client.OpenMiningSession();
-        await Assert.ThrowsAsync<MinerUnavailableException>(() => session.MineAsync(TestJobs.Request("det", 1, seed: 1)));
+        await using (var session = client.OpenMiningSession())
+        {
+            await Assert.ThrowsAsync<MinerUnavailableException>(() => session.MineAsync(TestJobs.Request("det", 1, seed: 1)));
+        }
+
+        await using var miner = await LoopbackMiner.StartAsync();
+        name.Set(miner.Address);
+        await WaitUntil(() => client.Replicas.Current.Any(r => r.Joined), "the replica joined");
+        Assert.Empty((await Job(miner)).Versions); // registered on joining, no version published yet
     }
 }
