@@ -24,7 +24,7 @@ internal sealed class ReplicaSet : IDisposable
     private readonly Status?[] _failures; // per endpoint: why its last resolution found nothing
     private readonly List<MinerReplica> _replicas = []; // in endpoint, then resolution, order
     private readonly TaskCompletionSource _everyEndpointHeard = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly GrpcChannel[] _resolutions;
+    private readonly List<(GrpcChannel Channel, ServiceProvider Services)> _resolutions = [];
     private long _nextStream = Random.Shared.Next(); // trainers start on different replicas
     private bool _disposed;
 
@@ -37,7 +37,6 @@ internal sealed class ReplicaSet : IDisposable
         _join = join;
         _resolved = new string[]?[_endpoints.Count];
         _failures = new Status?[_endpoints.Count];
-        var resolutions = new List<GrpcChannel>();
         for (var i = 0; i < _endpoints.Count; i++)
         {
             if (!MinerEndpoint.IsResolved(_endpoints[i]))
@@ -57,11 +56,9 @@ internal sealed class ReplicaSet : IDisposable
                 ServiceProvider = services,
                 ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new LoadBalancingConfig(ReplicaResolution.PolicyName) } },
             });
-            resolutions.Add(resolution);
+            _resolutions.Add((resolution, services));
             _ = StartResolvingAsync(resolution);
         }
-
-        _resolutions = [.. resolutions];
     }
 
     /// <summary>Every replica now, joined or not.</summary>
@@ -133,9 +130,10 @@ internal sealed class ReplicaSet : IDisposable
             _replicas.Clear();
         }
 
-        foreach (var resolution in _resolutions)
+        foreach (var (channel, services) in _resolutions)
         {
-            resolution.Dispose();
+            channel.Dispose();
+            services.Dispose();
         }
 
         foreach (var replica in replicas)
