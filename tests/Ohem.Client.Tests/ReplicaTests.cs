@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Ohem.Protocol.V1;
 using Ohem.Service.Api;
 using Ohem.Service.Tests;
+using Ohem.Testing;
 using static Ohem.Client.Tests.ClientFixture;
 
 namespace Ohem.Client.Tests;
@@ -125,6 +126,27 @@ public class ReplicaTests
         Assert.Equal([kept.Address.ToString()], client.Replicas.Current.Select(r => r.Address));
         Assert.Equal(kept.Address.ToString(), session.Endpoint);
         Assert.Equal((ulong)(requests.Length - 1), (await Job(kept)).BatchesMined); // each resent batch mined there once
+    }
+
+    [Fact]
+    public async Task A_registration_succeeds_when_one_replica_takes_it_and_one_that_holds_the_job_counts()
+    {
+        await using var miner = await LoopbackMiner.StartAsync();
+        using var dead = ReservedPort.Reserve(); // nothing listens there, nor can while the test runs
+        var options = Options([dead.Http.ToString(), miner.Address.ToString()]);
+        options.MaxRetries = 1;
+        using var client = new MinerClient(options);
+
+        var first = await client.RegisterModelAsync("det", TestJobs.Model());
+        Assert.Equal(dead.Http.ToString(), Assert.Single(first.Failed).Endpoint);
+        Assert.Empty(first.AlreadyRegistered);
+        var again = await client.RegisterModelAsync("det", TestJobs.Model()); // without replace: held already
+        Assert.Equal([miner.Address.ToString()], again.AlreadyRegistered);
+
+        options.Endpoints = [dead.Http.ToString()];
+        using var none = new MinerClient(options);
+        var e = await Assert.ThrowsAsync<RpcException>(() => none.RegisterModelAsync("det", TestJobs.Model())); // no replica took it
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
     }
 
     [Fact]
