@@ -30,8 +30,6 @@ internal sealed class MinerReplica(string address, GrpcChannel channel) : IDispo
     /// <summary>The join in progress or last tried (under <see cref="ReplicaSet"/>'s lock).</summary>
     public Task Joining { get; set; } = Task.CompletedTask;
 
-    public override string ToString() => Address;
-
     public void Dispose()
     {
         _removed = true;
