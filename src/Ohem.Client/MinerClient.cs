@@ -4,17 +4,22 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Ohem.Protocol.V1;
 using Polly;
+using Polly.CircuitBreaker;
 
 namespace Ohem.Client;
 
 /// <summary>
-/// A trainer's handle on its miner pool: registrations and weights go to every replica; status
-/// comes from the first that answers; mining goes through a <see cref="MiningSession"/> that
-/// fails over. Every call runs through one resilience pipeline (<see cref="MinerResilience"/>).
+/// A trainer's handle on its miner pool: registrations and weights go to every replica (those
+/// behind a name included, <see cref="ReplicaSet"/>), and a replica that appears later is sent
+/// the jobs' models and newest weights before it mines; status comes from the first that answers;
+/// mining goes through a <see cref="MiningSession"/> that fails over, each session's stream on the
+/// next replica in turn. Every call runs through one resilience pipeline (<see cref="MinerResilience"/>).
 /// </summary>
 public sealed class MinerClient : IDisposable
 {
-    private readonly GrpcChannel[] _channels;
+    private readonly SemaphoreSlim _writes = new(1, 1); // writes and joins, one at a time: a joining replica misses none
+    private readonly WrittenJobs _written = new();
+    private readonly CancellationTokenSource _disposed = new();
 
     public MinerClient(MinerClientOptions options)
     {
@@ -24,37 +29,38 @@ public sealed class MinerClient : IDisposable
             throw new ArgumentException("Endpoints is empty; expected at least one miner address.", nameof(options));
         }
 
-        Options = options;
-        _channels = [.. options.Endpoints.Select(e => GrpcChannel.ForAddress(e, new GrpcChannelOptions
+        foreach (var endpoint in options.Endpoints)
         {
-            MaxReceiveMessageSize = options.MaxMessageBytes,
-            MaxSendMessageSize = options.MaxMessageBytes,
-            HttpHandler = CreateHandler(options),
-            // A replica that restarts is reconnected to on the pipeline's own back-off, not gRPC's default (1 s, up to 120 s).
-            InitialReconnectBackoff = options.RetryBaseDelay,
-            MaxReconnectBackoff = options.RetryMaxDelay,
-        }))];
-        Replicas = [.. _channels.Select(c => new HardExampleMiner.HardExampleMinerClient(c))];
+            MinerEndpoint.Validate(endpoint, nameof(options.Endpoints), options.Resolver?.Name);
+        }
+
+        Options = options;
         Pipeline = MinerResilience.Build(options);
         StreamPipeline = MinerResilience.BuildForStreams(options);
+        Replicas = new ReplicaSet(options, address => Connect(address, options), JoinAsync);
     }
 
     public MinerClientOptions Options { get; }
 
-    /// <summary>The generated client of each replica, in <see cref="MinerClientOptions.Endpoints"/> order.</summary>
-    internal HardExampleMiner.HardExampleMinerClient[] Replicas { get; }
+    internal ReplicaSet Replicas { get; }
 
     internal ResiliencePipeline Pipeline { get; }
 
     internal ResiliencePipeline StreamPipeline { get; }
 
-    /// <summary>Registers the job's scoring model on every replica.</summary>
-    public async Task<RegisterModelResponse> RegisterModelAsync(string jobId, byte[] onnx, int numClasses = 0, bool replace = false, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Registers the job's scoring model on every replica. Succeeds when at least one took it (or,
+    /// without <paramref name="replace"/>, already held the job); the others are in the result.
+    /// </summary>
+    public async Task<RegisterResult> RegisterModelAsync(string jobId, byte[] onnx, int numClasses = 0, bool replace = false, CancellationToken cancellationToken = default)
     {
         var request = new RegisterModelRequest { JobId = jobId, OnnxModel = ByteString.CopyFrom(onnx), NumClasses = (uint)numClasses, Replace = replace };
-        var responses = await Task.WhenAll(Replicas.Select(replica => Call(replica, (r, o) => r.RegisterModelAsync(request, o).ResponseAsync, write: true, cancellationToken)))
-            .ConfigureAwait(false);
-        return responses[0];
+        var results = await WriteAsync(
+            (replica, ct) => RegisterAsync(replica, request, ct), () => _written.Registered(request), cancellationToken).ConfigureAwait(false);
+        var held = results.Where(r => r.Error is null && r.Value).Select(r => r.Replica.Address).ToList();
+        var failed = results.Where(r => r.Error is not null).Select(r => (r.Replica.Address, r.Error!)).ToList();
+        ThrowIfNoneTook(failed, results.Count, $"no miner registered job '{jobId}'");
+        return new RegisterResult(held, failed);
     }
 
     /// <summary>
@@ -63,40 +69,26 @@ public sealed class MinerClient : IDisposable
     /// </summary>
     public async Task<PublishResult> PublishWeightsAsync(string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights, CancellationToken cancellationToken = default)
     {
-        var attempts = Replicas.Select(async (replica, index) =>
-        {
-            try
-            {
-                return (index, (PublishWeightsResponse?)await Call(replica, (r, o) => Publish(r, o, jobId, version, weights), write: true, cancellationToken).ConfigureAwait(false), (Exception?)null);
-            }
-            catch (Exception e) when (e is RpcException || MinerResilience.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException)
-            {
-                return (index, null, e);
-            }
-        });
-        var results = await Task.WhenAll(attempts).ConfigureAwait(false);
-        var failed = results.Where(r => r.Item3 is not null).Select(r => (Options.Endpoints[r.index], r.Item3!)).ToList();
-        var installed = results.FirstOrDefault(r => r.Item2 is not null).Item2;
-        if (installed is null)
-        {
-            throw failed.Count == 1 ? failed[0].Item2 : new AggregateException($"no miner installed weights version {version}", failed.Select(f => f.Item2));
-        }
-
-        return new PublishResult(installed, failed);
+        var messages = Chunks(jobId, version, weights);
+        var results = await WriteAsync(
+            (replica, ct) => PublishAsync(replica, messages, ct), () => _written.Published(jobId, version, messages), cancellationToken).ConfigureAwait(false);
+        var failed = results.Where(r => r.Error is not null).Select(r => (r.Replica.Address, r.Error!)).ToList();
+        ThrowIfNoneTook(failed, results.Count, $"no miner installed weights version {version}");
+        return new PublishResult(results.First(r => r.Error is null).Value!, failed);
     }
 
     /// <summary>Status from the first replica that answers.</summary>
     public async Task<GetStatusResponse> GetStatusAsync(string jobId = "", CancellationToken cancellationToken = default)
     {
         Exception? last = null;
-        foreach (var replica in Replicas)
+        foreach (var replica in await Replicas.ResolvedAsync(cancellationToken).ConfigureAwait(false))
         {
             try
             {
-                return await Call(replica, (r, o) => r.GetStatusAsync(new GetStatusRequest { JobId = jobId }, o).ResponseAsync, write: false, cancellationToken)
+                return await Call((o, _) => replica.Client.GetStatusAsync(new GetStatusRequest { JobId = jobId }, o).ResponseAsync, write: false, cancellationToken)
                     .ConfigureAwait(false);
             }
-            catch (Exception e) when (MinerResilience.IsTransient(e) || e is Polly.CircuitBreaker.BrokenCircuitException)
+            catch (Exception e) when (IsReplicaFailure(e))
             {
                 last = e;
             }
@@ -105,19 +97,28 @@ public sealed class MinerClient : IDisposable
         throw last!;
     }
 
-    /// <summary>Forgets the job on every replica.</summary>
-    public Task DeleteJobAsync(string jobId, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(Replicas.Select(replica => Call(replica, (r, o) => r.DeleteJobAsync(new DeleteJobRequest { JobId = jobId }, o).ResponseAsync, write: true, cancellationToken)));
+    /// <summary>Forgets the job on every replica; throws when one of them failed to.</summary>
+    public async Task DeleteJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var request = new DeleteJobRequest { JobId = jobId };
+        var results = await WriteAsync(
+            (replica, ct) => Call((o, _) => replica.Client.DeleteJobAsync(request, o).ResponseAsync, write: true, ct), () => _written.Deleted(jobId), cancellationToken)
+            .ConfigureAwait(false);
+        var failed = results.Where(r => r.Error is not null).Select(r => r.Error!).ToList();
+        if (failed.Count > 0)
+        {
+            throw failed.Count == 1 ? failed[0] : new AggregateException($"job '{jobId}' not deleted everywhere", failed);
+        }
+    }
 
     /// <summary>A pipelined Mine stream that resends unanswered batches when a stream breaks.</summary>
     public MiningSession OpenMiningSession() => new(this);
 
     public void Dispose()
     {
-        foreach (var channel in _channels)
-        {
-            channel.Dispose();
-        }
+        _disposed.Cancel();
+        Replicas.Dispose();
+        _disposed.Dispose();
     }
 
     internal CallOptions CallOptionsFor(bool write, CancellationToken cancellationToken, TimeSpan? timeout = null)
@@ -130,6 +131,28 @@ public sealed class MinerClient : IDisposable
 
         return new CallOptions(headers, timeout is { } t && t == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? Options.CallTimeout), cancellationToken);
     }
+
+    /// <summary>Failures that are one replica's: reported per replica, not thrown at the first.</summary>
+    private static bool IsReplicaFailure(Exception e) =>
+        e is RpcException or BrokenCircuitException or ObjectDisposedException || TransientFailures.IsTransient(e);
+
+    private static void ThrowIfNoneTook(List<(string Address, Exception Error)> failed, int replicas, string what)
+    {
+        if (failed.Count == replicas)
+        {
+            throw failed.Count == 1 ? failed[0].Error : new AggregateException(what, failed.Select(f => f.Error));
+        }
+    }
+
+    private static GrpcChannel Connect(string address, MinerClientOptions options) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        MaxReceiveMessageSize = options.MaxMessageBytes,
+        MaxSendMessageSize = options.MaxMessageBytes,
+        HttpHandler = CreateHandler(options),
+        // A replica that restarts is reconnected to on the pipeline's own back-off, not gRPC's default (1 s, up to 120 s).
+        InitialReconnectBackoff = options.RetryBaseDelay,
+        MaxReconnectBackoff = options.RetryMaxDelay,
+    });
 
     /// <summary>
     /// HTTP/2 for megabyte messages: several connections per replica rather than queued calls
@@ -145,14 +168,11 @@ public sealed class MinerClient : IDisposable
         SslOptions = options.Tls,
     };
 
-    private Task<T> Call<T>(HardExampleMiner.HardExampleMinerClient replica, Func<HardExampleMiner.HardExampleMinerClient, CallOptions, Task<T>> call, bool write, CancellationToken cancellationToken) =>
-        Pipeline.ExecuteAsync(async ct => await call(replica, CallOptionsFor(write, ct)).ConfigureAwait(false), cancellationToken).AsTask();
-
-    private async Task<PublishWeightsResponse> Publish(HardExampleMiner.HardExampleMinerClient replica, CallOptions options, string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights)
+    /// <summary>One version as PublishWeights messages, built once for every replica (and kept for those that join later).</summary>
+    private List<PublishWeightsRequest> Chunks(string jobId, ulong version, IReadOnlyDictionary<string, (float[] Values, long[] Shape)> weights)
     {
-        using var call = replica.PublishWeights(options);
         var perChunk = Math.Max(1, Options.PublishChunkBytes / sizeof(float));
-        var first = true;
+        var messages = new List<PublishWeightsRequest>();
         foreach (var (name, (values, shape)) in weights)
         {
             for (var offset = 0; offset < values.Length || (offset == 0 && values.Length == 0); offset += perChunk)
@@ -166,8 +186,7 @@ public sealed class MinerClient : IDisposable
                     Dtype = DataType.Float32,
                     Data = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan(offset, count))),
                 };
-                await call.RequestStream.WriteAsync(new PublishWeightsRequest { JobId = first ? jobId : "", Version = first ? version : 0, Chunk = chunk }).ConfigureAwait(false);
-                first = false;
+                messages.Add(new PublishWeightsRequest { JobId = messages.Count == 0 ? jobId : "", Version = messages.Count == 0 ? version : 0, Chunk = chunk });
                 if (values.Length == 0)
                 {
                     break;
@@ -175,10 +194,125 @@ public sealed class MinerClient : IDisposable
             }
         }
 
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-        return await call.ResponseAsync.ConfigureAwait(false);
+        return messages;
     }
+
+    /// <summary>
+    /// One write to every replica, under the write lock. A replica that has not joined is first sent
+    /// what was written before (<see cref="WrittenJobs"/>), then this, and has joined once this
+    /// succeeded. The write is remembered for replicas that join later, whether or not any took it
+    /// now (a name with no replica yet, all of them restarting).
+    /// </summary>
+    private async Task<List<(MinerReplica Replica, T? Value, Exception? Error)>> WriteAsync<T>(
+        Func<MinerReplica, CancellationToken, Task<T>> write, Action remember, CancellationToken cancellationToken)
+    {
+        await _writes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var replicas = await Replicas.ResolvedAsync(cancellationToken).ConfigureAwait(false);
+            var results = await Task.WhenAll(replicas.Select(async replica =>
+            {
+                try
+                {
+                    var joining = !replica.Joined;
+                    if (joining)
+                    {
+                        await ReplayAsync(replica, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    var value = await write(replica, cancellationToken).ConfigureAwait(false);
+                    replica.Joined |= joining;
+                    return (replica, value, (Exception?)null);
+                }
+                catch (Exception e) when (IsReplicaFailure(e) && !cancellationToken.IsCancellationRequested)
+                {
+                    return (replica, default(T), e);
+                }
+            })).ConfigureAwait(false);
+            return [.. results];
+        }
+        finally
+        {
+            remember();
+            _writes.Release();
+        }
+    }
+
+    /// <summary>Joins a replica that appeared: sends it what was written so far; throws when it cannot take it.</summary>
+    private async Task JoinAsync(MinerReplica replica)
+    {
+        await _writes.WaitAsync(_disposed.Token).ConfigureAwait(false);
+        try
+        {
+            if (!replica.Joined && !replica.Removed)
+            {
+                await ReplayAsync(replica, _disposed.Token).ConfigureAwait(false);
+                replica.Joined = true;
+            }
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    /// <summary>Every job's registration and newest weights, to one replica (under the write lock).</summary>
+    private async Task ReplayAsync(MinerReplica replica, CancellationToken cancellationToken)
+    {
+        foreach (var job in _written.All)
+        {
+            if (job.Registration is { } registration)
+            {
+                await RegisterAsync(replica, registration, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (job.Weights.Count > 0)
+            {
+                try
+                {
+                    await PublishAsync(replica, job.Weights, cancellationToken).ConfigureAwait(false);
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                {
+                    // It holds this version or a newer one already.
+                }
+            }
+        }
+    }
+
+    /// <summary>Registers the job on one replica; true when, without replace, it held the job already (another trainer of the job registered the same model).</summary>
+    private async Task<bool> RegisterAsync(MinerReplica replica, RegisterModelRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Call((o, _) => replica.Client.RegisterModelAsync(request, o).ResponseAsync, write: true, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists && !request.Replace)
+        {
+            return true;
+        }
+    }
+
+    private Task<PublishWeightsResponse> PublishAsync(MinerReplica replica, IReadOnlyList<PublishWeightsRequest> messages, CancellationToken cancellationToken) =>
+        Call(async (o, ct) =>
+        {
+            using var call = replica.Client.PublishWeights(o);
+            foreach (var message in messages)
+            {
+                await call.RequestStream.WriteAsync(message, ct).ConfigureAwait(false);
+            }
+
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }, write: true, cancellationToken);
+
+    private Task<T> Call<T>(Func<CallOptions, CancellationToken, Task<T>> call, bool write, CancellationToken cancellationToken) =>
+        Pipeline.ExecuteAsync(async ct => await call(CallOptionsFor(write, ct), ct).ConfigureAwait(false), cancellationToken).AsTask();
 }
+
+/// <summary>The replicas that already held the job (registered without replace), and those that did not take it.</summary>
+public sealed record RegisterResult(IReadOnlyList<string> AlreadyRegistered, IReadOnlyList<(string Endpoint, Exception Error)> Failed);
 
 /// <summary>What a publish installed, and the replicas that did not take it.</summary>
 public sealed record PublishResult(PublishWeightsResponse Installed, IReadOnlyList<(string Endpoint, Exception Error)> Failed);

@@ -3,8 +3,22 @@ namespace Ohem.Client;
 /// <summary>How a trainer reaches its miner pool.</summary>
 public sealed class MinerClientOptions
 {
-    /// <summary>Miner replicas, e.g. http://miner-0:50051. Writes go to all; batches to one, failing over.</summary>
+    /// <summary>
+    /// Miner replicas: one each (http://miner-0:50051, https://...), or every replica behind a name
+    /// (dns:///ohem-miner-headless.ns.svc.cluster.local:50051, a Kubernetes headless Service; reached
+    /// over plain HTTP/2, as inside a cluster). Writes go to all; each Mine stream to one, failing over.
+    /// </summary>
     public IList<string> Endpoints { get; set; } = ["http://127.0.0.1:50051"];
+
+    /// <summary>How often a name is resolved again, so that replicas that come and go are found.</summary>
+    public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Resolves dns:/// endpoints (null: grpc-dotnet's DnsResolverFactory, every <see cref="ResolveInterval"/>).
+    /// A factory of another name adds that scheme. Tests put loopback ports behind a name with one,
+    /// which DNS cannot.
+    /// </summary>
+    public Grpc.Net.Client.Balancer.ResolverFactory? Resolver { get; set; }
 
     /// <summary>Bearer token for writes (RegisterModel, PublishWeights, DeleteJob), when the miners require one.</summary>
     public string? WriteToken { get; set; }

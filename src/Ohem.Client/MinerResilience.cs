@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -13,12 +12,7 @@ namespace Ohem.Client;
 /// </summary>
 internal static class MinerResilience
 {
-    /// <summary>Statuses worth another try: the miner is down, restarting, or shedding load.</summary>
-    public static bool IsTransient(Exception e) =>
-        e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown }
-        or HttpRequestException or IOException;
-
-    public static ResiliencePipeline Build(MinerClientOptions options) => Build(options, IsTransient);
+    public static ResiliencePipeline Build(MinerClientOptions options) => Build(options, TransientFailures.IsTransient);
 
     /// <summary>
     /// For (re)opening Mine streams: any failure short of the session's own closing is worth

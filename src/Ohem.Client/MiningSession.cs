@@ -5,9 +5,11 @@ namespace Ohem.Client;
 
 /// <summary>
 /// Pipelined mining over one Mine stream at a time. Each batch's task completes exactly once,
-/// with the response for its batch id. When the stream breaks (a miner dies or restarts), a new
-/// stream is opened (the next replica first; retries with back-off through the client's
-/// pipeline) and every unanswered batch is sent again, in order; a response for a batch already
+/// with the response for its batch id. A stream goes to the client's next joined replica in turn
+/// (<see cref="ReplicaSet"/>), so sessions spread over the replicas. When the stream breaks (a
+/// miner dies, restarts or leaves the resolution), a new stream is opened (on another replica
+/// first; retries with back-off through the client's pipeline) and every unanswered batch is sent
+/// again, in order; a response for a batch already
 /// answered is dropped. When no miner can be reached, unanswered batches fail with
 /// <see cref="MinerUnavailableException"/> and the caller can mine locally.
 /// </summary>
@@ -20,15 +22,25 @@ public sealed class MiningSession : IAsyncDisposable
     private readonly CancellationTokenSource _closed = new();
     private Connection? _connection;
     private Task? _reconnecting;
-    private int _endpoint;
+    private MinerReplica? _replica; // the current stream's, or the last one's
+    private MinerReplica? _avoid; // where the last stream broke
 
     internal MiningSession(MinerClient client) => _client = client;
 
     /// <summary>Streams opened so far (1 unless streams broke).</summary>
     public int StreamsOpened { get; private set; }
 
-    /// <summary>The replica the current stream goes to.</summary>
-    public string Endpoint => _client.Options.Endpoints[_endpoint];
+    /// <summary>The replica the current stream goes to (the last one's, between streams; the endpoints, before the first).</summary>
+    public string Endpoint
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _replica?.Address ?? string.Join(", ", _client.Options.Endpoints);
+            }
+        }
+    }
 
     /// <summary>Sends one batch; the task completes with its response (which may carry a batch error).</summary>
     public async Task<MineResponse> MineAsync(MineRequest request, CancellationToken cancellationToken = default)
@@ -123,7 +135,7 @@ public sealed class MiningSession : IAsyncDisposable
             {
                 _connection = null;
                 broken.Call.Dispose();
-                _endpoint = (_endpoint + 1) % _client.Replicas.Length; // fail over
+                _avoid = broken.Replica; // fail over
             }
 
             if (_reconnecting is { IsCompleted: false })
@@ -158,18 +170,20 @@ public sealed class MiningSession : IAsyncDisposable
         Connection? connection = null;
         try
         {
-            int endpoint;
+            MinerReplica? avoid;
             lock (_gate)
             {
-                endpoint = _endpoint;
+                avoid = _avoid;
             }
 
-            var call = _client.Replicas[endpoint].Mine(_client.CallOptionsFor(write: false, _closed.Token, Timeout.InfiniteTimeSpan));
-            connection = new Connection(call);
+            var replica = await _client.Replicas.NextForStreamAsync(avoid, cancellationToken).ConfigureAwait(false);
+            var call = replica.Client.Mine(_client.CallOptionsFor(write: false, _closed.Token, Timeout.InfiniteTimeSpan));
+            connection = new Connection(replica, call);
             Pending[] resend;
             lock (_gate)
             {
                 _connection = connection;
+                _replica = replica;
                 resend = [.. _pending];
                 StreamsOpened++;
             }
@@ -192,10 +206,10 @@ public sealed class MiningSession : IAsyncDisposable
         {
             lock (_gate)
             {
-                if (ReferenceEquals(_connection, connection))
+                if (connection is not null && ReferenceEquals(_connection, connection))
                 {
                     _connection = null;
-                    _endpoint = (_endpoint + 1) % _client.Replicas.Length; // the next try goes elsewhere
+                    _avoid = connection.Replica; // the next try goes elsewhere
                 }
             }
 
@@ -292,8 +306,10 @@ public sealed class MiningSession : IAsyncDisposable
         public TaskCompletionSource<MineResponse> Response { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class Connection(AsyncDuplexStreamingCall<MineRequest, MineResponse> call)
+    private sealed class Connection(MinerReplica replica, AsyncDuplexStreamingCall<MineRequest, MineResponse> call)
     {
+        public MinerReplica Replica { get; } = replica;
+
         public AsyncDuplexStreamingCall<MineRequest, MineResponse> Call { get; } = call;
     }
 }

@@ -1,76 +1,29 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Ohem.Protocol.V1;
-using Ohem.Service;
 using Ohem.Service.Api;
-using Ohem.Service.Jobs;
-using Ohem.Service.Mining;
 using Ohem.Service.Tests;
 using Ohem.Testing;
+using static Ohem.Client.Tests.ClientFixture;
 
 namespace Ohem.Client.Tests;
 
 /// <summary>The client against real miners on loopback: failover, restarts, exactly-once answers.</summary>
 public class MiningSessionTests
 {
-    private static MinerClientOptions Options(params LoopbackMiner[] miners) => new()
-    {
-        Endpoints = [.. miners.Select(m => m.Address.ToString())],
-        MaxRetries = 30,
-        RetryBaseDelay = TimeSpan.FromMilliseconds(50),
-        CircuitMinimumThroughput = 1000, // these tests are about retries, not the breaker
-        CallTimeout = TimeSpan.FromSeconds(30),
-    };
-
-    private static async Task Prepare(MinerClient client)
-    {
-        await client.RegisterModelAsync("det", TestJobs.Model());
-        var shapes = Ohem.Onnx.Scoring.ScoringModel.Load(TestJobs.Model());
-        var weights = TestJobs.Weights(1).ToDictionary(kv => kv.Key, kv => (kv.Value, shapes.Weight(kv.Key)!.Shape));
-        var published = await client.PublishWeightsAsync("det", 1, weights);
-        Assert.Empty(published.Failed);
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after 30 s.</summary>
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what} within 30 s");
-            await Task.Delay(10);
-        }
-    }
-
-    /// <summary>Installs weights version 2 (version 1's values again, so the expected answers stand) on one miner only.</summary>
-    private static void InstallVersion2(LoopbackMiner miner) =>
-        miner.App.Services.GetRequiredService<JobRegistry>().Get("det").Weights.Install(2, TestJobs.Weights(1));
-
-    /// <summary>What a healthy miner answers for each batch, computed in-process.</summary>
-    private static async Task<Dictionary<ulong, int[][]>> Expected(IEnumerable<MineRequest> requests)
-    {
-        using var registry = TestJobs.Registry();
-        registry.Register("det", TestJobs.Model(), null, false).Weights.Install(1, TestJobs.Weights(1));
-        var miner = new BatchMiner(registry, Microsoft.Extensions.Options.Options.Create(new MinerOptions()));
-        var expected = new Dictionary<ulong, int[][]>();
-        foreach (var request in requests)
-        {
-            var response = await miner.MineAsync(request, new PolicyCache(), CancellationToken.None);
-            expected[request.BatchId] = [.. response.Images.Select(i => i.Indices.ToArray())];
-        }
-
-        return expected;
-    }
-
     [Fact]
     public async Task When_the_current_miner_stops_unanswered_batches_go_to_the_next_and_each_is_answered_once()
     {
-        var a = await LoopbackMiner.StartAsync();
-        await using var b = await LoopbackMiner.StartAsync();
-        using var client = new MinerClient(Options(a, b));
+        var minerOne = await LoopbackMiner.StartAsync();
+        var minerTwo = await LoopbackMiner.StartAsync();
+        using var client = new MinerClient(Options(minerOne, minerTwo));
         await Prepare(client);
         var requests = Enumerable.Range(0, 24).Select(i => TestJobs.Request("det", (ulong)(100 + i), seed: i)).ToArray();
         var expected = await Expected(requests);
+
+        // A is the replica the session's stream went to (the client starts its streams on a random one), B the other.
+        await using var session = client.OpenMiningSession();
+        var first = await session.MineAsync(requests[0]);
+        var (a, b) = session.Endpoint == minerOne.Address.ToString() ? (minerOne, minerTwo) : (minerTwo, minerOne);
+        await using var _ = b;
 
         // Every batch after the first needs weights version 2, which only B holds so far: A reads
         // some of them but answers none until the test installs it, so however fast the machine,
@@ -81,8 +34,6 @@ public class MiningSessionTests
         }
 
         InstallVersion2(b);
-        await using var session = client.OpenMiningSession();
-        var first = await session.MineAsync(requests[0]);
         Assert.Equal(a.Address.ToString(), session.Endpoint);
         var rest = requests.Skip(1).Select(r => session.MineAsync(r)).ToArray(); // all in flight
         var inFlight = a.App.Services.GetRequiredService<InFlightLimit>();

@@ -21,7 +21,6 @@ public sealed class RemoteMiner : IAsyncDisposable
 {
     private readonly MinerClient _client;
     private readonly MiningSession _session;
-    private readonly MinerClient[] _registrars; // one per replica: a replica that is down must not fail the others' registration
     private readonly byte[] _model;
     private readonly IReadOnlyList<WeightSpec> _layout;
     private readonly SelectionPolicy _policy;
@@ -36,7 +35,6 @@ public sealed class RemoteMiner : IAsyncDisposable
     {
         _client = client;
         _session = client.OpenMiningSession();
-        _registrars = client.Options.Endpoints.Count == 1 ? [client] : [.. client.Options.Endpoints.Select(e => new MinerClient(OneEndpoint(client.Options, e)))];
         JobId = jobId;
         Spec = spec;
         _model = model;
@@ -231,32 +229,9 @@ public sealed class RemoteMiner : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _session.DisposeAsync().ConfigureAwait(false);
-        foreach (var registrar in _registrars.Where(r => !ReferenceEquals(r, _client)))
-        {
-            registrar.Dispose();
-        }
-
         _client.Dispose();
         _writes.Dispose();
     }
-
-    // MinerClient.RegisterModelAsync fails when any replica fails; registering replica by replica
-    // lets a pool with one replica down go on.
-    private static MinerClientOptions OneEndpoint(MinerClientOptions options, string endpoint) => new()
-    {
-        Endpoints = [endpoint],
-        WriteToken = options.WriteToken,
-        CallTimeout = options.CallTimeout,
-        MaxRetries = options.MaxRetries,
-        RetryBaseDelay = options.RetryBaseDelay,
-        RetryMaxDelay = options.RetryMaxDelay,
-        CircuitFailureRatio = options.CircuitFailureRatio,
-        CircuitMinimumThroughput = options.CircuitMinimumThroughput,
-        CircuitSamplingDuration = options.CircuitSamplingDuration,
-        CircuitBreakDuration = options.CircuitBreakDuration,
-        PublishChunkBytes = options.PublishChunkBytes,
-        MaxMessageBytes = options.MaxMessageBytes,
-    };
 
     private async Task ForgetRegistrationAsync(CancellationToken cancellationToken)
     {
@@ -282,34 +257,16 @@ public sealed class RemoteMiner : IAsyncDisposable
 
         // The publisher's first registration replaces (a previous run's job would hold versions above
         // ours); later ones (a miner restarted) must not drop the versions the others hold.
+        // Without replace, a replica that holds the job (another rank registered it, or it did not
+        // restart) counts as registered: the same model. The client throws when no replica took it.
         var replace = Publisher && !_everRegistered;
-        var failures = await Task.WhenAll(_registrars.Select(async registrar =>
-        {
-            try
-            {
-                await registrar.RegisterModelAsync(JobId, _model, Spec.NumClasses, replace, cancellationToken).ConfigureAwait(false);
-                return null;
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists && !replace)
-            {
-                return null; // registered by another rank, or on the replicas that did not restart: the same model
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return e;
-            }
-        })).ConfigureAwait(false);
+        var result = await _client.RegisterModelAsync(JobId, _model, Spec.NumClasses, replace, cancellationToken).ConfigureAwait(false);
 
         // A wrong model or token is ours to fix: throw it. Replicas that are down get the job when
-        // they answer NOT_FOUND later; one that took it is enough to go on.
-        if (failures.FirstOrDefault(f => f is not null && !MinerFailures.IsUnavailable(f)) is { } wrong)
+        // they answer NOT_FOUND later, or when they join again; one that took it is enough to go on.
+        if (result.Failed.FirstOrDefault(f => !MinerFailures.IsUnavailable(f.Error)).Error is { } wrong)
         {
             throw wrong;
-        }
-
-        if (failures.All(f => f is not null))
-        {
-            throw failures.Length == 1 ? failures[0]! : new AggregateException($"no miner registered job '{JobId}'", failures!);
         }
 
         _everRegistered = true;

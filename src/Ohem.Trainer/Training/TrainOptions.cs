@@ -119,10 +119,7 @@ public sealed record TrainOptions
         }
         foreach (var miner in Miners)
         {
-            if (!Uri.TryCreate(miner, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            {
-                throw new ArgumentException($"--miner '{miner}' is not an http:// or https:// address.", nameof(Miners));
-            }
+            Ohem.Client.MinerEndpoint.Validate(miner, "--miner");
         }
         if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
         {

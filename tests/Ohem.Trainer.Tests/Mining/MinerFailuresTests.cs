@@ -35,6 +35,18 @@ public sealed class MinerFailuresTests
     }
 
     [Fact]
+    public void Every_status_the_client_retries_is_one_the_trainer_mines_around_on_a_call_and_in_a_batch()
+    {
+        foreach (var code in Enum.GetValues<StatusCode>().Where(TransientFailures.IsTransient))
+        {
+            Assert.True(MinerFailures.IsUnavailable(new RpcException(new Status(code, "x"))), code.ToString());
+            Assert.True(MinerFailures.IsUnavailable(new MinerBatchException(1, code, "x")), code.ToString());
+        }
+
+        Assert.True(MinerFailures.IsUnavailable(new HttpRequestException("refused")) && TransientFailures.IsTransient(new HttpRequestException("refused")));
+    }
+
+    [Fact]
     public void A_batch_error_names_its_code_and_the_miners_message()
     {
         var e = new MinerBatchException(42, StatusCode.InvalidArgument, "images[1].boxes has 7 values");

@@ -1,4 +1,7 @@
+using Grpc.Core;
+using Ohem.Client.Tests;
 using Ohem.Onnx.Export;
+using Ohem.Protocol.V1;
 using Ohem.Service.Tests;
 using Ohem.Trainer.Mining;
 using Ohem.Trainer.Tests.Support;
@@ -8,6 +11,58 @@ namespace Ohem.Trainer.Tests.Mining;
 /// <summary>The trainer's job on a real miner on loopback, checked against in-process mining.</summary>
 public sealed class RemoteMinerTests
 {
+    [NeedsFact(Needs.FashionMnist)]
+    public async Task A_trainer_given_a_name_reaches_every_replica_and_one_that_appears_mid_run_scores_with_the_newest_weights()
+    {
+        await using var a = await LoopbackMiner.StartAsync();
+        await using var b = await LoopbackMiner.StartAsync();
+        var name = new NamedReplicas(a.Address, b.Address);
+        using var f = new MiningFixture();
+        var options = MiningFixture.Client();
+        options.Endpoints = [NamedReplicas.Endpoint];
+        options.Resolver = name;
+        await using var remote = await RemoteMiner.ConnectAsync(
+            options, "named", f.Spec, f.Detector.HeadWeights(), MiningFixture.Policy, MiningFixture.PolicyOptions, publisher: true);
+        f.SetHead(RoiHeadExporter.RandomWeights(f.Spec, seed: 9, scale: 4f));
+        Assert.Empty((await remote.PublishAsync(2, f.Detector.HeadWeights())).Failed);
+        foreach (var miner in new[] { a, b })
+        {
+            Assert.Equal([1UL, 2UL], (await Versions(miner)).Select(v => v.Version));
+        }
+
+        // A replica appears mid-run: it gets the job and version 2 from the trainer's client; then
+        // the first two leave the name and the stream must go to it.
+        await using var c = await LoopbackMiner.StartAsync();
+        name.Set(a.Address, b.Address, c.Address);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Versions(c)).Select(v => v.Version).LastOrDefault() != 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the new replica held version 2 within 30 s");
+            await Task.Delay(10);
+        }
+
+        name.Set(c.Address);
+        var batch = MiningFixture.Batch(0);
+        using var features = f.Backbone(batch);
+        var mined = await remote.MineAsync(batch, features.ToArray(), features.Channels, features.Height, features.Width, batchId: 1, minWeightsVersion: 2);
+        f.AssertMinedAlike(features, batch, mined, version: 2);
+        Assert.Equal(c.Address.ToString(), remote.Endpoint);
+    }
+
+    /// <summary>The versions of job "named" a miner holds; none before it knows the job.</summary>
+    private static async Task<IReadOnlyList<HeldVersion>> Versions(LoopbackMiner miner)
+    {
+        try
+        {
+            var status = await new HardExampleMiner.HardExampleMinerClient(miner.Channel).GetStatusAsync(new GetStatusRequest { JobId = "named" });
+            return [.. status.Jobs.Single().Versions];
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return [];
+        }
+    }
+
     [NeedsFact(Needs.FashionMnist)]
     public async Task Mines_what_in_process_mining_selects_with_the_weights_of_the_version_it_names()
     {

@@ -38,6 +38,14 @@ public sealed class TrainOptionsTests
     }
 
     [Fact]
+    public void Miners_are_replicas_or_a_name_behind_which_they_are()
+    {
+        new TrainOptions { Miners = ["http://miner-0:50051", "https://miner-1:50051", "dns:///ohem-miner-headless.ml.svc.cluster.local:50051"] }.Validate();
+        var e = Assert.ThrowsAny<ArgumentException>(new TrainOptions { Miners = ["dns://ohem-miner-headless:50051"] }.Validate);
+        Assert.StartsWith("--miner 'dns://ohem-miner-headless:50051' ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Learning_rate_warms_up_then_decays_tenfold()
     {
         var o = new TrainOptions { Steps = 100, LearningRate = 0.02f, WarmupSteps = 10, DecayAt = 0.5f };
