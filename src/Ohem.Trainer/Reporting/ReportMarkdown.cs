@@ -70,6 +70,16 @@ internal static class ReportMarkdown
             }
         }
 
+        // Runs that differ only in their seed: the mAP with its spread over the seeds.
+        foreach (var group in report.Runs.GroupBy(o => SeedlessKey(o.Run)).Where(g => g.Select(o => o.Run.Options.Seed).Distinct().Count() > 1))
+        {
+            var maps = group.Select(o => (double)o.Validation.MeanAp).ToArray();
+            var mean = maps.Average();
+            var std = Math.Sqrt(maps.Sum(m => (m - mean) * (m - mean)) / (maps.Length - 1));
+            Line(md, $"- {PolicyTitle(group.First().Run.Sampler)} over {I(maps.Length)} seeds ({string.Join(", ", group.Select(o => Code(o.Run.Label)))}): "
+                + $"mAP **{F3(mean)} ± {F3(std)}** (mean ± sample std)");
+        }
+
         var losses = report.Runs.Select(o => (o, Loss: RunCurves.FinalLossAll(o.Run.Lines))).Where(x => x.Loss is not null).ToList();
         if (losses.Count > 0)
         {
@@ -79,6 +89,16 @@ internal static class ReportMarkdown
 
         Line(md);
     }
+
+    /// <summary>What makes two runs the same experiment but for the seed.</summary>
+    private static string SeedlessKey(ReportedRun run) => System.Text.Json.JsonSerializer.Serialize(run.Options with
+    {
+        Seed = 0,
+        Output = "",
+        JobId = null,
+        Miners = run.Options.Miners.Count == 0 ? [] : ["remote"],
+        Detector = run.Options.Detector with { Seed = 0 },
+    });
 
     private static void Settings(StringBuilder md, IReadOnlyList<ReportedOutcome> outcomes)
     {

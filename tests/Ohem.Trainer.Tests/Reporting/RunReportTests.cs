@@ -62,6 +62,31 @@ public sealed class RunReportTests(TinyRunsReport runs) : IClassFixture<TinyRuns
     private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
 
     [NeedsFact(Needs.FashionMnist)]
+    public void The_headline_gives_the_difference_to_fgbg_the_final_loss_and_the_spread_over_seeds()
+    {
+        var report = runs.Report;
+        var ohem = report.Runs.Single(o => o.Run.Sampler == "ohem");
+        var fgbg = report.Runs.Single(o => o.Run.Sampler == "fgbg");
+        var difference = (ohem.Validation.MeanAp - fgbg.Validation.MeanAp).ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
+        Assert.Contains($"`ohem` - `fgbg`: **{difference}** mAP", runs.Markdown, StringComparison.Ordinal);
+        var loss = RunCurves.FinalLossAll(ohem.Run.Lines)!.Value.ToString("F3", CultureInfo.InvariantCulture);
+        var lossLine = runs.Markdown.Split('\n').Single(l => l.StartsWith("- Training loss over all RoIs", StringComparison.Ordinal));
+        Assert.Contains($"`ohem` {loss}", lossLine, StringComparison.Ordinal);
+        Assert.DoesNotContain("seeds (", runs.Markdown, StringComparison.Ordinal); // one seed each: no spread
+
+        // A second seed of the same OHEM run: the headline gives the mean and the sample std over the two.
+        var second = TinyRun.Options(runs.Root, "ohem") with { Seed = 2, Output = Path.Combine(runs.Root, "ohem-seed2") };
+        TrainingRun.Run(second);
+        var both = RunReport.Write(Path.Combine(runs.Root, "report-seeds"), [runs.Ohem.Output, second.Output, runs.FgBg.Output], new ReportExtras { GalleryCanvases = 0 });
+        double[] maps = [.. both.Runs.Where(o => o.Run.Sampler == "ohem").Select(o => (double)o.Validation.MeanAp)];
+        var mean = maps.Average();
+        var std = Math.Sqrt(maps.Sum(m => (m - mean) * (m - mean)));
+        Assert.Contains(
+            string.Create(CultureInfo.InvariantCulture, $"over 2 seeds (`ohem`, `ohem-seed2`): mAP **{mean:F3} ± {std:F3}**"),
+            File.ReadAllText(both.Markdown), StringComparison.Ordinal);
+    }
+
+    [NeedsFact(Needs.FashionMnist)]
     public void Both_runs_map_and_ap_per_class_are_what_validation_gives_for_their_checkpoints()
     {
         var report = runs.Report;
