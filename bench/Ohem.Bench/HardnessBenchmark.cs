@@ -113,23 +113,7 @@ internal static class HardnessBenchmark
 
         var title = $"Hardness: validation mAP (VOC AP@0.5) after {options.Steps} steps by the loss term ranked "
             + $"({options.TrainImages} train / {options.ValidationImages} val canvases, {options.Threads} thread(s), in process)";
-        var console = new Table().Title(Markup.Escape(title));
-        var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"**{title}**").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", headers)} |");
-        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", headers.Length - 1)));
-        foreach (var h in headers)
-        {
-            console.AddColumn(new TableColumn(Markup.Escape(h)).RightAligned());
-        }
-
-        foreach (var row in rows)
-        {
-            console.AddRow(row.Select(Markup.Escape).ToArray());
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", row)} |");
-        }
-
-        AnsiConsole.Write(console);
+        var md = ResultTable.Write(title, headers, rows);
         var note = "Only the ranking changes: every variant trains its selected RoIs on the whole multi-task loss. cls+box is the "
             + "paper's hardness; cls is mmdetection's OHEMSampler (it ranks by the classification loss); box is TF Object Detection's "
             + "hard example miner with loss_type LOCALIZATION (background RoIs have no box loss, so they are ranked last). topk is "

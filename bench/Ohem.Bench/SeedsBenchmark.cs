@@ -194,23 +194,7 @@ internal static class SeedsBenchmark
         var start = options.BackboneWeights is null ? "from scratch" : "from the pretrained backbone";
         var title = $"Validation mAP (VOC AP@0.5) after {options.Steps} steps {start}, {string.Join(" vs ", variants.Select(v => v.Name))}, per seed "
             + $"({options.TrainImages} train / {options.ValidationImages} val canvases, {options.Threads} thread(s), N = {options.ImagesPerBatch}, B = {options.RoisPerBatch})";
-        var console = new Table().Title(Markup.Escape(title));
-        var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"**{title}**").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", headers)} |");
-        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", headers.Length - 1)));
-        foreach (var h in headers)
-        {
-            console.AddColumn(new TableColumn(Markup.Escape(h)).RightAligned());
-        }
-
-        foreach (var row in table)
-        {
-            console.AddRow(row.Select(Markup.Escape).ToArray());
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", row)} |");
-        }
-
-        AnsiConsole.Write(console);
+        var md = ResultTable.Write(title, headers, table);
         var ratio = rows.Average(r => r.Runs[0].IterationSeconds) / rows.Average(r => r.Runs[1].IterationSeconds);
         var reused = rows.Sum(r => r.Runs.Count(x => x.Reused));
         var note =
