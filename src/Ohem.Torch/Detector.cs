@@ -17,6 +17,9 @@ public sealed class Detector : IDisposable
     private const string BackbonePrefix = "backbone.";
     private const string CheckpointMagic = "OHEM-DETECTOR-1";
 
+    // The 4 delta columns of a class: class * 4 + (0, 1, 2, 3).
+    private static readonly long[] DeltaColumns = [0, 1, 2, 3];
+
     private readonly BackboneNetwork _backbone;
     private readonly HeadNetwork _head;
     private readonly List<(TorchParameter Info, Parameter Value)> _parameters;
@@ -186,7 +189,9 @@ public sealed class Detector : IDisposable
                 var labelTensor = tensor(labelValues, [count]);
                 var perRoi = PerRoiLoss(scores, deltas, labelTensor, tensor(targetValues, [count, 4]));
                 var weighted = weightValues is null ? perRoi : perRoi * tensor(weightValues, [count]);
-                var counted = labelTensor.ge(0).sum().clamp_min(1).to(ScalarType.Float32);
+                using var zero = 0L.ToScalar();
+                using var one = 1L.ToScalar();
+                var counted = labelTensor.ge(zero).sum().clamp_min(one).to(ScalarType.Float32);
                 var loss = weighted.sum() / counted;
                 loss.backward();
                 return (perRoi.detach(), loss.item<float>());
@@ -442,17 +447,23 @@ public sealed class Detector : IDisposable
 
     // The contract's per-RoI loss (ARCHITECTURE.md, Ohem.Core RoiLoss): softmax cross-entropy plus,
     // for label >= 1, smooth-L1 (beta 1) over the labelled class's 4 deltas; 0 for label -1.
+    // Scalars are made and disposed here, never converted implicitly from numbers: TorchSharp
+    // frees an implicit Scalar in its finalizer, which can run while the native call still reads
+    // it (a 3,000-step run died with "Unknown scalar type" in labels.ge(0)).
     private static Tensor PerRoiLoss(Tensor scores, Tensor deltas, Tensor labels, Tensor targets)
     {
-        var valid = labels.ge(0);
-        var foreground = labels.ge(1);
-        var safe = labels.clamp_min(0);
+        using var zero = 0L.ToScalar();
+        using var one = 1L.ToScalar();
+        using var four = 4L.ToScalar();
+        var valid = labels.ge(zero);
+        var foreground = labels.ge(one);
+        var safe = labels.clamp_min(zero);
         var crossEntropy = -nn.functional.log_softmax(scores, 1).gather(1, safe.unsqueeze(1)).squeeze(1);
-        var columns = (safe.unsqueeze(1) * 4) + arange(4, ScalarType.Int64);
+        var columns = safe.unsqueeze(1).mul(four) + tensor(DeltaColumns, [4]);
         var picked = deltas.gather(1, columns);
         var smoothL1 = nn.functional.smooth_l1_loss(picked, targets, nn.Reduction.None, 1.0).sum(1);
-        var zero = zeros_like(crossEntropy);
-        return where(valid, crossEntropy + where(foreground, smoothL1, zero), zero);
+        var none = zeros_like(crossEntropy);
+        return where(valid, crossEntropy + where(foreground, smoothL1, none), none);
     }
 
     // Draws every parameter from one generator seeded with the options' seed, in parameter order.
