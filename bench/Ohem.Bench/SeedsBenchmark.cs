@@ -16,7 +16,7 @@ namespace Ohem.Bench;
 /// mAPs, the paired differences, the training loss over all RoIs at the end and the mean iteration
 /// times; then the mean and the sample standard deviation of each column, and the mAP curves
 /// averaged over the seeds. With <c>--via-miner</c> each seed also trains OHEM through the miner
-/// service on loopback at <c>--miner-staleness</c> (default 1, the main job's setting). With
+/// service on loopback at <c>--miner-staleness</c> (default 1, the pipelined path; 0 is the main job's). With
 /// <c>--backbone-weights</c> every run starts from a pretrained backbone. Runs are kept in
 /// <c>--runs</c> and reused when already there (<see cref="RunFolders"/>).
 /// </summary>
@@ -36,7 +36,7 @@ internal static class SeedsBenchmark
         var output = new Option<DirectoryInfo?>("--out") { Description = "Also write charts here: mAP per seed (seeds-map.svg) and the mean mAP curves (seeds-map-curves.svg)." };
         var runs = new Option<DirectoryInfo?>("--runs") { Description = "Keep the run folders here (<variant>-seed<N>) and reuse finished ones; default: a temporary folder." };
         var viaMiner = new Option<bool>("--via-miner") { Description = "Also train OHEM through the miner service on loopback (at --miner-staleness)." };
-        var minerStaleness = new Option<int>("--miner-staleness") { Description = "With --via-miner: the trainer's --max-staleness s (1: the main job's; 0: synchronous, the paper's).", DefaultValueFactory = _ => 1 };
+        var minerStaleness = new Option<int>("--miner-staleness") { Description = "With --via-miner: the trainer's --max-staleness s (1: pipelined; 0: synchronous, the paper's and the main job's).", DefaultValueFactory = _ => 1 };
         var command = new Command("seeds", "Learning effect: validation mAP of OHEM vs fgbg after equal steps, per seed, with mean and standard deviation.")
         {
             seeds, steps, evalEvery, trainImages, valImages, threads, backboneWeights, markdown, output, runs, viaMiner, minerStaleness,
@@ -210,7 +210,7 @@ internal static class SeedsBenchmark
             + "The paper reports OHEM +2.4 to +4.8 mAP over Fast R-CNN's heuristic sampling on VOC07 (VGG_CNN_M_1024, ImageNet "
             + "initialisation); this is a small detector on Fashion-MNIST canvases, and we report whatever we measure."
             + (variants.Length > 2
-                ? $" {variants[2].Name} is the main job's path at s = {variants[2].MinerStaleness}: the same seed's OHEM trained through the miner "
+                ? $" {variants[2].Name}: the same seed's OHEM trained through the miner "
                     + "service on loopback (in this process, ONNX Runtime scoring, a version published per step; at s = 1 batch t + 1 is "
                     + "scored while batch t trains, at s = 0 every batch waits for the newest weights)."
                 : "");

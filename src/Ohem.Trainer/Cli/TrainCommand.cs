@@ -35,7 +35,7 @@ internal static class TrainCommand
         var hidden = new Option<int[]>("--hidden") { Description = "Widths of the head's fully connected layers.", DefaultValueFactory = _ => [.. dd.HiddenSizes], AllowMultipleArgumentsPerToken = true };
         var objectFraction = new Option<float>("--object-proposals") { Description = "Share of the proposals jittered around objects (the rest: around distractors and random).", DefaultValueFactory = _ => d.Proposals.ObjectFraction };
         var miners = new Option<string?>("--miner") { Description = "Mine through the miner service: http://host:port[,more], or dns:///name:port for every replica behind a name; omitted: in process." };
-        var staleness = new Option<int>("--max-staleness") { Description = "With --miner: scorings at most this many versions old are used (0: synchronous).", DefaultValueFactory = _ => d.MaxStaleness };
+        var staleness = new Option<int>("--max-staleness") { Description = "With --miner: scorings at most this many versions old are used (0: synchronous, the paper's; 1: batch t + 1 scored while batch t trains).", DefaultValueFactory = _ => d.MaxStaleness };
         var publishEvery = new Option<int>("--publish-every") { Description = "With --miner: publish the head's weights every this many steps.", DefaultValueFactory = _ => d.PublishEvery };
         var job = new Option<string?>("--job") { Description = "With --miner: the job id (default: from the run folder's name)." };
         var rank = new Option<int>("--rank") { Description = "With --miner: rank 0 registers and publishes; other ranks only mine.", DefaultValueFactory = _ => d.Rank };

@@ -66,8 +66,14 @@ public sealed record TrainOptions
     /// <summary>Miner service endpoints (http://host:port); empty: mine in process.</summary>
     public IReadOnlyList<string> Miners { get; init; } = [];
 
-    /// <summary>s: a batch may be scored with head weights at most this many versions old (0: synchronous).</summary>
-    public int MaxStaleness { get; init; } = 1;
+    /// <summary>
+    /// s: a batch may be scored with head weights at most this many versions old. 0 (the default) is
+    /// the paper's synchronous OHEM and trains exactly as in-process mining does; 1 scores batch t + 1
+    /// while batch t trains (faster), and measured 0.010 +- 0.007 mAP lower after 3,000 steps over
+    /// three seeds (-0.016, -0.011, -0.002: the selection is made by the network before the last
+    /// update; README).
+    /// </summary>
+    public int MaxStaleness { get; init; }
 
     /// <summary>Publish the head's weights as a new version every this many steps.</summary>
     public int PublishEvery { get; init; } = 1;
