@@ -42,7 +42,7 @@ public static class LineChart
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(LegendCorner(series));
         plot.Axes.AutoScale();
         if (yMin is not null || yMax is not null)
         {
@@ -51,5 +51,17 @@ public static class LineChart
         }
 
         return plot;
+    }
+
+    /// <summary>
+    /// The right-hand corner away from where the lines end: lower right when they end high (mAP
+    /// rising), upper right when they end low (a loss falling), so the legend never hides the last points.
+    /// </summary>
+    public static Alignment LegendCorner(IReadOnlyList<ChartSeries> series)
+    {
+        var finite = series.Select(s => s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList()).Where(p => p.Count > 0).ToList();
+        var all = finite.SelectMany(p => p).Select(p => p.Y).ToList();
+        var middle = (all.Min() + all.Max()) / 2;
+        return finite.Average(p => p[^1].Y) > middle ? Alignment.LowerRight : Alignment.UpperRight;
     }
 }

@@ -25,6 +25,16 @@ public sealed class ChartTests
     }
 
     [Fact]
+    public void The_legend_sits_away_from_where_the_lines_end()
+    {
+        var rising = new ChartSeries("mAP", "#d62728", [(1, 0.1), (2, 0.5), (3, 0.7)]);
+        var falling = new ChartSeries("loss", "#1f77b4", [(1, 2.0), (2, 0.5), (3, double.NaN), (4, 0.2)]);
+        Assert.Equal(ScottPlot.Alignment.LowerRight, LineChart.LegendCorner([rising]));
+        Assert.Equal(ScottPlot.Alignment.UpperRight, LineChart.LegendCorner([falling]));
+        Assert.Equal(ScottPlot.Alignment.LowerRight, LineChart.Build("mAP", "step", "mAP", [rising]).Legend.Alignment);
+    }
+
+    [Fact]
     public void Axis_bounds_given_are_kept_and_a_chart_without_points_is_rejected()
     {
         var plot = LineChart.Build("fg", "step", "fraction", [new ChartSeries("a", "#000000", [(1, 0.3), (2, 0.4)])], yMin: 0, yMax: 1);
