@@ -65,13 +65,23 @@ internal static class RunFolders
         return new FinishedRun(map, IterationTimes.Of(lines).Iteration, RunCurves.FinalLossAll(lines), lines, Reused: true);
     }
 
-    /// <summary>The options that decide what a run learns: not where it is written, which miner address it used or how it reconnects.</summary>
-    private static string Key(TrainOptions options) => JsonSerializer.Serialize(options with
+    /// <summary>
+    /// The options that decide what a run learns: not where it is written, which miner address it
+    /// used or how it reconnects, nor (in process) the miner settings it never read.
+    /// </summary>
+    private static string Key(TrainOptions options)
     {
-        Output = "",
-        JobId = null,
-        Miners = options.Miners.Count == 0 ? [] : ["remote"],
-        MinerToken = null,
-        MinerProbeSeconds = 0,
-    });
+        var remote = options.Miners.Count > 0;
+        return JsonSerializer.Serialize(options with
+        {
+            Output = "",
+            JobId = null,
+            Miners = remote ? ["remote"] : [],
+            MinerToken = null,
+            MinerProbeSeconds = 0,
+            MaxStaleness = remote ? options.MaxStaleness : 0,
+            PublishEvery = remote ? options.PublishEvery : 1,
+            Rank = remote ? options.Rank : 0,
+        });
+    }
 }
