@@ -7,7 +7,7 @@ namespace Ohem.Torch;
 /// <summary>
 /// The detector's backbone with a classifier on top (global average pool, one linear layer), for
 /// the classification pretraining that stands in for the paper's ImageNet initialisation: trained
-/// with cross-entropy and torch.optim.SGD, then <see cref="BackboneParameters"/> start a
+/// with cross-entropy and SGD (<see cref="MomentumSgd"/>), then <see cref="BackboneParameters"/> start a
 /// <see cref="Detector"/> (<see cref="Detector.LoadBackbone"/>). Parameters are drawn from the
 /// options' seed as the detector draws its own. Calls are serialised.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class BackboneClassifier : IDisposable
 
     private readonly BackboneNetwork _backbone;
     private readonly Linear _classifier;
-    private readonly SGD _optimizer;
+    private readonly MomentumSgd _optimizer;
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -28,7 +28,7 @@ public sealed class BackboneClassifier : IDisposable
         _backbone = new BackboneNetwork(options);
         _classifier = nn.Linear(options.FeatureChannels, classes);
         // Parameters in order, weight then bias per layer, from one seeded generator (as the detector draws its own).
-        var generator = new Generator(unchecked((ulong)options.Seed));
+        using var generator = new Generator(unchecked((ulong)options.Seed));
         using (no_grad())
         {
             foreach (var (weight, bias) in _backbone.Layers.Select(c => (c.weight!, c.bias!)).Append((_classifier.weight!, _classifier.bias!)))
@@ -38,9 +38,7 @@ public sealed class BackboneClassifier : IDisposable
             }
         }
 
-        _optimizer = optim.SGD(
-            _backbone.parameters().Concat(_classifier.parameters()), learningRate: 0.0, momentum: options.Momentum,
-            dampening: 0.0, weight_decay: options.WeightDecay, nesterov: false, maximize: false);
+        _optimizer = new MomentumSgd(_backbone.parameters().Concat(_classifier.parameters()), options.Momentum, options.WeightDecay);
     }
 
     /// <summary>The backbone's shape (the detector's options; head fields unused) and the seed.</summary>
@@ -90,15 +88,10 @@ public sealed class BackboneClassifier : IDisposable
             return TorchException.Wrap("pretrain step", () =>
             {
                 using var scope = NewDisposeScope();
-                foreach (var group in _optimizer.ParamGroups)
-                {
-                    group.LearningRate = learningRate;
-                }
-
-                _optimizer.zero_grad();
+                _optimizer.ZeroGradients();
                 var loss = nn.functional.cross_entropy(Logits(tensor(input, [count, Options.InputChannels, height, width])), tensor(targets, [count]));
                 loss.backward();
-                _optimizer.step();
+                _optimizer.Step(learningRate);
                 return loss.item<float>();
             });
         }

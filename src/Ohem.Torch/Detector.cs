@@ -7,7 +7,7 @@ namespace Ohem.Torch;
 /// <summary>
 /// A Fast R-CNN style detector on TorchSharp (LibTorch, CPU): backbone, RoI head, the contract's
 /// multi-task loss (ARCHITECTURE.md; the same as <see cref="Ohem.Core.RoiLoss"/>) and
-/// torch.optim.SGD with momentum and weight decay. The head's parameters carry
+/// SGD with momentum and weight decay (torch.optim.SGD's update, <see cref="MomentumSgd"/>). The head's parameters carry
 /// <c>RoiHeadExporter</c>'s names and layouts, so <see cref="HeadWeights"/> exports and publishes as
 /// is. Calls are serialised (one at a time per detector); gradients accumulate over
 /// <see cref="TrainHead"/> calls until <see cref="Step"/>. Temporaries live in dispose scopes.
@@ -15,7 +15,7 @@ namespace Ohem.Torch;
 public sealed class Detector : IDisposable
 {
     private const string BackbonePrefix = "backbone.";
-    private const string CheckpointMagic = "OHEM-DETECTOR-1";
+    private const string CheckpointMagic = "OHEM-DETECTOR-2";
 
     // The 4 delta columns of a class: class * 4 + (0, 1, 2, 3).
     private static readonly long[] DeltaColumns = [0, 1, 2, 3];
@@ -24,7 +24,7 @@ public sealed class Detector : IDisposable
     private readonly HeadNetwork _head;
     private readonly List<(TorchParameter Info, Parameter Value)> _parameters;
     private readonly Dictionary<string, int> _byName;
-    private readonly SGD _optimizer;
+    private readonly MomentumSgd _optimizer;
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -44,8 +44,7 @@ public sealed class Detector : IDisposable
         _byName = _parameters.Select((p, i) => (p.Info.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
         Parameters = [.. _parameters.Select(p => p.Info)];
         Initialise(options.Seed);
-        _optimizer = optim.SGD(_parameters.Select(p => p.Value), learningRate: 0.0, momentum: options.Momentum,
-            dampening: 0.0, weight_decay: options.WeightDecay, nesterov: false, maximize: false);
+        _optimizer = new MomentumSgd(_parameters.Select(p => p.Value), options.Momentum, options.WeightDecay);
     }
 
     /// <summary>The options it was created with (lists copied).</summary>
@@ -218,17 +217,8 @@ public sealed class Detector : IDisposable
             TorchRuntime.Enter();
             TorchException.Wrap("step", () =>
             {
-                foreach (var group in _optimizer.ParamGroups)
-                {
-                    group.LearningRate = learningRate;
-                }
-
-                _optimizer.step();
-                using var noGrad = no_grad();
-                foreach (var (_, value) in _parameters)
-                {
-                    value.grad?.zero_();
-                }
+                _optimizer.Step(learningRate);
+                _optimizer.ZeroGradients();
             });
             _backboneVersion++;
         }
@@ -377,7 +367,7 @@ public sealed class Detector : IDisposable
                             writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(RoiPooling.Floats(value)));
                         }
 
-                        _optimizer.save_state_dict(writer);
+                        _optimizer.Write(writer);
                     }
 
                     File.Move(temporary, path, overwrite: true);
@@ -414,6 +404,7 @@ public sealed class Detector : IDisposable
             {
                 using var reader = new BinaryReader(File.OpenRead(path));
                 var values = ReadParameters(reader, path);
+                var momentum = _optimizer.Read(reader);
                 using (no_grad())
                 {
                     foreach (var (index, data) in values)
@@ -422,7 +413,7 @@ public sealed class Detector : IDisposable
                     }
                 }
 
-                _optimizer.load_state_dict(reader);
+                _optimizer.Restore(momentum);
             });
             _backboneVersion++;
         }
@@ -471,7 +462,7 @@ public sealed class Detector : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var generator = new Generator(unchecked((ulong)seed));
+        using var generator = new Generator(unchecked((ulong)seed));
         foreach (var (info, value) in _parameters)
         {
             var layer = info.Name[..info.Name.LastIndexOf('.')];
