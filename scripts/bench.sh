@@ -22,7 +22,7 @@ dotnet "$bench" seeds --via-miner --miner-staleness 0 --seeds 1 --threads 1 --ru
 dotnet "$bench" hardness --seeds 1 --threads 1 --runs artifacts/runs --markdown artifacts/hardness-benchmark.md
 trainer=src/Ohem.Trainer/bin/Release/net10.0/Ohem.Trainer.dll
 dotnet "$trainer" pretrain --steps 1000 --threads 1 --seed 1 --out artifacts/pretrain
-dotnet "$bench" seeds --backbone-weights artifacts/pretrain/backbone.weights --threads 1 --runs artifacts/pretrained-runs \
+dotnet "$bench" seeds --backbone-weights artifacts/pretrain/backbone.weights --eval-every 0 --threads 1 --runs artifacts/pretrained-runs \
   --markdown artifacts/pretrained-benchmark.md --out artifacts/pretrained
 # The long run of the fuzz suite (README, reliability): 100,000 hostile calls against the miner.
 OHEM_FUZZ_MESSAGES=100000 OHEM_FUZZ_SECONDS=1500 OHEM_FUZZ_SEED=7 dotnet test tests/Ohem.Service.Tests -c Release --no-build \

@@ -440,7 +440,8 @@ public sealed class Detector : IDisposable
     // for label >= 1, smooth-L1 (beta 1) over the labelled class's 4 deltas; 0 for label -1.
     // Scalars are made and disposed here, never converted implicitly from numbers: TorchSharp
     // frees an implicit Scalar in its finalizer, which can run while the native call still reads
-    // it (a 3,000-step run died with "Unknown scalar type" in labels.ge(0)).
+    // it (3,000-step runs died with "Unknown scalar type" in labels.ge(0) and in Scalar::toLong
+    // under a + b, which TorchSharp runs as a.add(b, alpha: 1) with an implicit 1).
     private static Tensor PerRoiLoss(Tensor scores, Tensor deltas, Tensor labels, Tensor targets)
     {
         using var zero = 0L.ToScalar();
@@ -450,11 +451,11 @@ public sealed class Detector : IDisposable
         var foreground = labels.ge(one);
         var safe = labels.clamp_min(zero);
         var crossEntropy = -nn.functional.log_softmax(scores, 1).gather(1, safe.unsqueeze(1)).squeeze(1);
-        var columns = safe.unsqueeze(1).mul(four) + tensor(DeltaColumns, [4]);
+        var columns = safe.unsqueeze(1).mul(four).add(tensor(DeltaColumns, [4]), one);
         var picked = deltas.gather(1, columns);
         var smoothL1 = nn.functional.smooth_l1_loss(picked, targets, nn.Reduction.None, 1.0).sum(1);
         var none = zeros_like(crossEntropy);
-        return where(valid, crossEntropy + where(foreground, smoothL1, none), none);
+        return where(valid, crossEntropy.add(where(foreground, smoothL1, none), one), none);
     }
 
     // Draws every parameter from one generator seeded with the options' seed, in parameter order.
