@@ -99,15 +99,15 @@ internal static class HardnessBenchmark
 
     private static void Print(TrainOptions options, int[] seeds, FinishedRun[,] results, FileInfo? markdown)
     {
-        static string F(double v, string format) => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+        static string F(double v, string format) => ResultTable.Number(v, format);
         string[] headers = ["policy (hardness)", .. seeds.Select(s => $"mAP seed {s}"), "mean mAP", "sample std", "final loss (all RoIs)", "fg share selected"];
         var rows = new List<string[]>();
         for (var v = 0; v < Variants.Length; v++)
         {
             var maps = Enumerable.Range(0, seeds.Length).Select(s => results[v, s].MeanAp).ToArray();
             var losses = Enumerable.Range(0, seeds.Length).Select(s => results[v, s].FinalLossAll ?? double.NaN).ToArray();
-            var foreground = Enumerable.Range(0, seeds.Length).Select(s => ForegroundShare(results[v, s].Lines)).ToArray();
-            rows.Add([Variants[v].Name, .. maps.Select(m => F(m, "0.0000")), F(maps.Average(), "0.0000"), F(Measure.SampleStd(maps), "0.0000"),
+            var foreground = Enumerable.Range(0, seeds.Length).Select(s => RunCurves.FinalForegroundShare(results[v, s].Lines) ?? double.NaN).ToArray();
+            rows.Add([Variants[v].Name, .. maps.Select(m => F(m, "0.0000")), F(maps.Average(), "0.0000"), F(RunCurves.SampleStd(maps), "0.0000"),
                 F(losses.Average(), "0.000"), F(foreground.Average(), "0.00")]);
         }
 
@@ -125,12 +125,5 @@ internal static class HardnessBenchmark
         {
             File.WriteAllText(markdown.FullName, md.ToString());
         }
-    }
-
-    private static double ForegroundShare(IReadOnlyList<MetricsLine> lines)
-    {
-        var last = lines[^1].Step;
-        var from = last - (int)Math.Ceiling(RunCurves.FinalShare * last);
-        return lines.Where(l => l.Step > from).Average(l => l.ForegroundFraction);
     }
 }

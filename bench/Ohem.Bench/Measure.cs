@@ -29,17 +29,4 @@ internal static class Measure
 
     public static string Milliseconds(double seconds) =>
         (seconds * 1e3).ToString(seconds < 0.01 ? "0.000" : "0.0", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Sample standard deviation (n - 1); NaN for fewer than two values.</summary>
-    public static double SampleStd(IEnumerable<double> values)
-    {
-        var v = values.ToArray();
-        if (v.Length < 2)
-        {
-            return double.NaN;
-        }
-
-        var mean = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
-    }
 }

@@ -28,4 +28,8 @@ internal static class ResultTable
         AnsiConsole.Write(console);
         return md;
     }
+
+    /// <summary>A number for a cell, invariant culture; "-" when not finite (a spread of one value).</summary>
+    public static string Number(double value, string format) =>
+        double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
 }

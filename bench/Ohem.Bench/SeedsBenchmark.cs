@@ -168,7 +168,7 @@ internal static class SeedsBenchmark
 
     private static void Print(TrainOptions options, Variant[] variants, List<SeedRow> rows, FileInfo? markdown)
     {
-        static string F(double v, string format) => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+        static string F(double v, string format) => ResultTable.Number(v, format);
 
         // Columns: each variant's mAP, the paired differences, each variant's final loss over all
         // RoIs, each variant's ms per iteration.
@@ -186,7 +186,7 @@ internal static class SeedsBenchmark
         string Cell(double value, bool signed, string format, bool std) => F(value, signed && !std ? $"+{format};-{format};{format}" : format);
         string[] headers = ["seed", .. columns.Select(c => c.Header)];
         var table = rows.Select(r => (string[])[r.Seed.ToString(CultureInfo.InvariantCulture), .. columns.Select(c => Cell(c.Value(r), c.Signed, c.Format, false))]).ToList();
-        foreach (var (label, stat) in new (string, Func<IEnumerable<double>, double>)[] { ("mean", v => v.Average()), (Std, Measure.SampleStd) })
+        foreach (var (label, stat) in new (string, Func<IEnumerable<double>, double>)[] { ("mean", v => v.Average()), (Std, RunCurves.SampleStd) })
         {
             table.Add([label, .. columns.Select(c => Cell(stat(rows.Select(c.Value)), c.Signed, c.Format, label == Std))]);
         }

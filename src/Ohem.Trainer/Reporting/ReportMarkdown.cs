@@ -75,7 +75,7 @@ internal static class ReportMarkdown
         {
             var maps = group.Select(o => (double)o.Validation.MeanAp).ToArray();
             var mean = maps.Average();
-            var std = Math.Sqrt(maps.Sum(m => (m - mean) * (m - mean)) / (maps.Length - 1));
+            var std = RunCurves.SampleStd(maps);
             Line(md, $"- {PolicyTitle(group.First().Run.Sampler)} over {I(maps.Length)} seeds ({string.Join(", ", group.Select(o => Code(o.Run.Label)))}): "
                 + $"mAP **{F3(mean)} ± {F3(std)}** (mean ± sample std)");
         }

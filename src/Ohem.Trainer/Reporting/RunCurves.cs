@@ -1,6 +1,6 @@
 namespace Ohem.Trainer.Reporting;
 
-/// <summary>What the report and the seeds benchmark read off a run's curves.</summary>
+/// <summary>What the report and the learning benchmarks read off a run's curves, and the spread over runs.</summary>
 public static class RunCurves
 {
     /// <summary>Share of the last steps the final training loss is averaged over.</summary>
@@ -15,7 +15,27 @@ public static class RunCurves
     /// the last <see cref="FinalShare"/> of the steps (for fgbg only probe steps log it); null when
     /// none of them did.
     /// </summary>
-    public static double? FinalLossAll(IReadOnlyList<MetricsLine> lines)
+    public static double? FinalLossAll(IReadOnlyList<MetricsLine> lines) => FinalMean(lines, l => l.LossAll);
+
+    /// <summary>The mean foreground fraction of the selected RoIs over the same last steps; null for no lines.</summary>
+    public static double? FinalForegroundShare(IReadOnlyList<MetricsLine> lines) => FinalMean(lines, l => l.ForegroundFraction);
+
+    /// <summary>Sample standard deviation (n - 1); NaN for fewer than two values.</summary>
+    public static double SampleStd(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        if (v.Length < 2)
+        {
+            return double.NaN;
+        }
+
+        var mean = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+    }
+
+    // The mean of a logged value over the lines of the last FinalShare of the steps, skipping
+    // lines that did not log it; null when none did.
+    private static double? FinalMean(IReadOnlyList<MetricsLine> lines, Func<MetricsLine, double?> value)
     {
         if (lines.Count == 0)
         {
@@ -24,7 +44,7 @@ public static class RunCurves
 
         var last = lines[^1].Step;
         var from = last - (int)Math.Ceiling(FinalShare * last);
-        var values = lines.Where(l => l.Step > from && l.LossAll is { } v && double.IsFinite(v)).Select(l => l.LossAll!.Value).ToList();
+        var values = lines.Where(l => l.Step > from).Select(value).Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).ToList();
         return values.Count == 0 ? null : values.Average();
     }
 

@@ -7,8 +7,8 @@ namespace Ohem.Trainer.Tests.Reporting;
 
 public sealed class RunCurvesTests
 {
-    private static MetricsLine Line(int step, double? map = null, double? lossAll = null) =>
-        new(step, 0.01, 1, lossAll, 0.25, 128, new Dictionary<string, double>(), 0.05, map);
+    private static MetricsLine Line(int step, double? map = null, double? lossAll = null, double fg = 0.25) =>
+        new(step, 0.01, 1, lossAll, fg, 128, new Dictionary<string, double>(), 0.05, map);
 
     private static List<MetricsLine> Curve(params (int Step, double Map)[] points) => [.. points.Select(p => Line(p.Step, p.Map))];
 
@@ -58,5 +58,21 @@ public sealed class RunCurvesTests
         Assert.Equal(95.5, RunCurves.FinalLossAll(every));
         Assert.Null(RunCurves.FinalLossAll([.. Enumerable.Range(1, 20).Select(s => Line(s))]));
         Assert.Null(RunCurves.FinalLossAll([]));
+    }
+
+    [Fact]
+    public void Final_foreground_share_averages_the_last_tenth_of_the_steps()
+    {
+        List<MetricsLine> lines = [.. Enumerable.Range(1, 100).Select(step => Line(step, fg: step > 90 ? 0.8 : 0.1))];
+        Assert.Equal(0.8, RunCurves.FinalForegroundShare(lines)!.Value, 12);
+        Assert.Null(RunCurves.FinalForegroundShare([]));
+    }
+
+    [Fact]
+    public void Sample_std_divides_by_n_minus_one_and_needs_two_values()
+    {
+        Assert.Equal(Math.Sqrt(2.5), RunCurves.SampleStd([1, 2, 3, 4, 5]), 12);
+        Assert.Equal(0, RunCurves.SampleStd([0.7, 0.7]));
+        Assert.True(double.IsNaN(RunCurves.SampleStd([0.7])));
     }
 }
